@@ -1,0 +1,9 @@
+"""Registers the evaluate command (filled in by its stage)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the evaluate command to *app*."""

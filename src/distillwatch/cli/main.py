@@ -1,0 +1,63 @@
+"""Entry point of the ``distillwatch`` command.
+
+Each sub-command lives in its own module and registers itself on :data:`app`. Any
+:class:`~distillwatch.errors.DistillwatchError` becomes one red line on stderr and the
+error's exit code; never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from distillwatch.errors import DistillwatchError
+
+app = typer.Typer(
+    name="distillwatch",
+    help="Detect, attribute and share intelligence about adversarial distillation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_line_errors(func: F) -> F:
+    """Turn DistillwatchError into a single line and its exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DistillwatchError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("[bold red]interrupted[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _register() -> None:
+    # Imported here so that importing the package does no work; each module adds commands.
+    from distillwatch.cli import evaluate_cmd, scan_cmd, simulate_cmd
+
+    for module in (scan_cmd, simulate_cmd, evaluate_cmd):
+        module.register(app)
+
+
+def main() -> None:
+    _register()
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

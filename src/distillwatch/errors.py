@@ -1,0 +1,47 @@
+"""The exception tree of distillwatch.
+
+Every error a user can cause is a :class:`DistillwatchError`; the CLI turns it into one
+line and a non-zero exit. Third-party errors are translated at the boundary
+(``raise IngestError(...) from exc``)::
+
+    DistillwatchError
+     +-- UsageError          bad arguments or options (exit 2)
+     +-- IngestError         input cannot be read at all (exit 2)
+     +-- ConfigError         a config file is invalid (exit 2)
+     +-- DetectionError      a pipeline stage failed on valid input (exit 1)
+     +-- OutputError         results cannot be written (exit 1)
+"""
+
+from __future__ import annotations
+
+
+class DistillwatchError(Exception):
+    """Root of all distillwatch errors. ``str(err)`` is one line that says what to do."""
+
+    exit_code: int = 1
+
+
+class UsageError(DistillwatchError):
+    """Unusable arguments."""
+
+    exit_code = 2
+
+
+class IngestError(DistillwatchError):
+    """The input as a whole cannot be read (single bad records are quarantined instead)."""
+
+    exit_code = 2
+
+
+class ConfigError(DistillwatchError):
+    """A configuration file is missing, malformed or fails validation."""
+
+    exit_code = 2
+
+
+class DetectionError(DistillwatchError):
+    """A detection stage failed on input that was valid."""
+
+
+class OutputError(DistillwatchError):
+    """An output file cannot be written."""
