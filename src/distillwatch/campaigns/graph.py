@@ -1,9 +1,10 @@
 """The account linkage graph and its clusters.
 
 Two accounts are linked by every attribute they share. Each shared attribute adds
-``base_weight[kind] / log2(1 + k)`` to the pair, where ``k`` is the number of accounts in
-the whole input sharing that value: a payment card on 6 fresh accounts is rare and strong,
-a campus NAT shared by 300 students is weak, and a value shared by more than
+``base_weight[kind] * min(1, sqrt(k0 / k))`` to the pair, where ``k`` is the number of
+accounts in the whole input sharing that value: a payment card on 6 or even 40 fresh
+accounts is rare and strong, a campus NAT shared by 300 students is weak (each pair gets a
+fifth of the weight), and a value shared by more than
 ``max_sharing`` accounts adds nothing (it also keeps the pair count bounded). Pairs whose
 summed weight reaches ``min_edge_weight`` become edges; clusters are the connected
 components of that graph, split further by Leiden (modularity) when large and loose.
@@ -33,6 +34,7 @@ def link_pairs(
     base_weights: Mapping[str, float],
     *,
     max_sharing: int = 200,
+    rarity_k0: float = 12.0,
 ) -> tuple[ir.Table, ir.Table]:
     """Weighted account pairs ``a, b, weight, kinds`` and the weighted attribute table."""
     kinds = ibis.memtable(
@@ -40,7 +42,9 @@ def link_pairs(
     )
     counts = attrs.group_by(["kind", "value"]).aggregate(k=attrs.account_id.nunique())
     shared = counts.filter((counts.k >= 2) & (counts.k <= max_sharing)).join(kinds, "kind")
-    shared = shared.mutate(w=shared.base / (shared.k + 1).log2())
+    shared = shared.mutate(
+        w=shared.base * ibis.least(1.0, (rarity_k0 / shared.k.cast("float64")).sqrt())
+    )
     weighted = attrs.join(shared, ["kind", "value"])
     left = weighted.select(a="account_id", kind="kind", value="value", w="w")
     right = weighted.select(b="account_id", kind2="kind", value2="value")

@@ -1,9 +1,89 @@
-"""Registers the scan command (filled in by its stage)."""
+"""``distillwatch scan INPUT... --out DIR``: find extraction campaigns in API logs."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from distillwatch.errors import DistillwatchError, UsageError
+
+STAGES = {
+    "text": "reading prompts",
+    "templates": "grouping prompt templates",
+    "accounts": "scoring accounts",
+    "graph": "linking accounts",
+    "campaigns": "scoring campaigns",
+}
+
+
+def scan(
+    inputs: Annotated[list[Path], typer.Argument(help="Event files or directories "
+                                                 "(.jsonl[.gz], .json, .parquet, .csv).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the results.")],
+    config: Annotated[Path | None, typer.Option(help="TOML overriding packaged defaults.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Rank accounts by extraction risk, group them into campaigns, explain each verdict."""
+    from distillwatch.cli.main import err_console, one_line_errors
+
+    @one_line_errors
+    def run() -> None:
+        _scan(inputs, out, config, quiet=quiet)
+
+    try:
+        run()
+    except (typer.Exit, DistillwatchError):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                          "(rerun with --debug for the traceback and report it)")
+        raise typer.Exit(1) from None
+
+
+def _scan(inputs: list[Path], out: Path, config: Path | None, *, quiet: bool) -> None:
+    from distillwatch.config import load_scan_config
+    from distillwatch.ingest import load_events
+    from distillwatch.outputs import print_summary, write_outputs
+    from distillwatch.pipeline import run_scan
+
+    console = Console(stderr=True, quiet=quiet)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory; choose another path")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create --out {out}: {exc.strerror}; choose a writable path") from exc
+    cfg = load_scan_config(config)
+    started = time.perf_counter()
+    events, summary = load_events(inputs, out / "quarantine.jsonl", progress=not quiet)
+    console.print(
+        f"read {summary.n_ok:,} events from {len(summary.sources)} file(s)"
+        f" in {time.perf_counter() - started:.1f}s; {summary.n_quarantined:,} quarantined"
+        f", {summary.n_duplicates:,} duplicate request ids dropped"
+    )
+    for reason, count in summary.quarantined.most_common():
+        console.print(f"  quarantined {count:,} x {reason}", highlight=False)
+    for reason, count in summary.warnings.most_common():
+        console.print(f"  warning {count:,} x {reason}", highlight=False)
+
+    with console.status("scanning") as status:
+        def progress(stage: str) -> None:
+            status.update(f"{STAGES.get(stage, stage)} ({time.perf_counter() - started:.0f}s)")
+
+        result = run_scan(events, summary, cfg, progress=progress, work_dir=out)
+    paths = write_outputs(result, out)
+    if not quiet:
+        print_summary(result, Console(), paths["report.html"])
+        console.print(f"scan took {time.perf_counter() - started:.1f}s")
 
 
 def register(app: typer.Typer) -> None:
     """Add the scan command to *app*."""
+    app.command("scan")(scan)

@@ -39,7 +39,7 @@ class Provenance(Signal):
             float(np.log1p(self.p("young_days"))),
             float(np.log1p(self.p("old_days"))),
         )
-        young = np.maximum(young, col(f, "young_share"))
+        young = np.clip(np.maximum(young, col(f, "young_share")), 0.0, 1.0)
         burst = ramp(col(f, "burst_size"), self.p("burst_lo"), self.p("burst_hi"))
         return noisy_or(self.p("young_weight") * young, self.p("burst_weight") * burst)
 

@@ -1,0 +1,457 @@
+"""The scan: canonical events in, verdicts out.
+
+Stages, in order (each in its own package)::
+
+    ingest.load_events          files -> canonical Arrow table (+ quarantine.jsonl)
+    features.text               Arrow batches -> per-request text features
+    features.templates          distinct prompt heads/tails -> template clusters
+    features.subject/timing/... ibis expressions on DuckDB -> per-account features
+    signals                     features -> scores in [0, 1] + evidence
+    campaigns                   shared attributes -> weighted graph -> clusters
+    features + signals again    per-campaign features over the whole cluster
+    verdicts                    scores -> risk, flags, contributions
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from distillwatch.campaigns.attributes import account_attributes, ip_prefix_table
+from distillwatch.campaigns.graph import Clusters, cluster_accounts, link_pairs
+from distillwatch.config import ScanConfig
+from distillwatch.features.pivot import pivot_features
+from distillwatch.features.provenance import provenance_features
+from distillwatch.features.subject import subject_features
+from distillwatch.features.templates import template_clusters
+from distillwatch.features.text import text_features
+from distillwatch.features.timing import timing_features
+from distillwatch.results import (
+    AccountVerdict,
+    CampaignVerdict,
+    IngestSummary,
+    LinkEvidence,
+    ScanResult,
+    SignalHit,
+)
+from distillwatch.signals.base import Features, Signal
+from distillwatch.signals.registry import build_signals
+from distillwatch.verdicts.model import RiskModel
+
+Progress = Callable[[str], None]
+TEXT_BATCH_ROWS = 65_536
+#: accounts below this risk get no evidence records (only their top signal ids)
+EVIDENCE_MIN_RISK = 0.05
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+@dataclass
+class Scored:
+    """Signal scores of a set of subjects."""
+
+    ids: list[str]
+    features: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
+    risk: np.ndarray
+    contrib: dict[str, np.ndarray]
+
+
+# ---------------------------------------------------------------- preparation
+
+
+def add_text_features(events: pa.Table, progress: Progress = _noop) -> pa.Table:
+    """Append the per-request text feature columns (batch by batch, as Spark would)."""
+    cols = events.select(["request_id", "prompt", "system_prompt"])
+    out = []
+    for batch in cols.to_batches(max_chunksize=TEXT_BATCH_ROWS):
+        out.append(text_features(batch))
+        progress("text")
+    tf = pa.Table.from_batches(out) if out else None
+    if tf is None:
+        return events
+    for name in tf.column_names:
+        if name != "request_id":
+            events = events.append_column(name, tf.column(name))
+    return events
+
+
+def _cluster_column(values: pa.ChunkedArray, seed: int) -> tuple[pa.Array, dict[int, str]]:
+    uniques = pc.unique(values.fill_null(""))
+    ids = np.asarray(template_clusters(uniques, seed=seed), dtype=np.int64)
+    idx = pc.index_in(values.fill_null(""), value_set=uniques).to_numpy(zero_copy_only=False)
+    # A cluster id is the index of its first member among the distinct texts.
+    texts = uniques.to_pylist()
+    names = {int(c): str(texts[int(c)]) for c in np.unique(ids)}
+    return pa.array(ids[idx], pa.int64()), names
+
+
+TemplateNames = dict[str, dict[int, str]]
+
+
+def add_template_ids(events: pa.Table, seed: int = 0) -> tuple[pa.Table, TemplateNames]:
+    """Map each prompt head and tail to its near-duplicate cluster id."""
+    head_ids, head_names = _cluster_column(events.column("head"), seed)
+    tail_ids, tail_names = _cluster_column(events.column("tail"), seed)
+    events = events.append_column("head_tid", head_ids).append_column("tail_tid", tail_ids)
+    return events, {"h": head_names, "t": tail_names}
+
+
+def model_limits(ev: ir.Table, overrides: dict[str, float]) -> ir.Table:
+    """Reference output limit per model: configured, else the 99th percentile requested."""
+    seen = ev.filter(ev.max_tokens.notnull()).group_by("model").aggregate(
+        ref=ev.max_tokens.quantile(0.99).cast("float64")
+    )
+    if not overrides:
+        return seen
+    conf = ibis.memtable(
+        pa.table({"model": list(overrides), "conf": [float(v) for v in overrides.values()]})
+    )
+    joined = seen.join(conf, "model", how="left")
+    return joined.select("model", ref=joined.conf.fill_null(joined.ref))
+
+
+def prepare(con: Any, events: pa.Table, cfg: ScanConfig) -> ir.Table:
+    """Register the enriched events in DuckDB with the derived columns the features read."""
+    raw = con.create_table("raw_events", events.drop_columns(["extra"]), overwrite=True)
+    limits = model_limits(raw, dict(cfg.extra.get("model_limits", {})))
+    joined = raw.left_join(limits, raw.model == limits.model)
+    ev = joined.select(
+        *[raw[c] for c in raw.columns],
+        subject=raw.account_id,
+        max_ratio=(raw.max_tokens.cast("float64") / ibis.greatest(limits.ref, 1.0)).fill_null(
+            0.0
+        ),
+    )
+    table = con.create_table("events", ev, overwrite=True)
+    con.drop_table("raw_events")
+    return table
+
+
+# ---------------------------------------------------------------- features
+
+
+def _to_numpy(table: pa.Table) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            out[name] = np.asarray(col.to_pylist(), dtype=object)
+        elif pa.types.is_timestamp(col.type):
+            out[name] = np.asarray(col.to_pylist(), dtype=object)
+        elif pa.types.is_list(col.type):
+            out[name] = np.asarray(col.to_pylist(), dtype=object)
+        else:
+            out[name] = col.to_numpy(zero_copy_only=False).astype(np.float64)
+    return out
+
+
+def account_features(ev: ir.Table) -> dict[str, np.ndarray]:
+    subj = subject_features(ev)
+    timing = timing_features(ev).rename(subject="account_id")
+    prov = provenance_features(ev).rename(subject="account_id")
+    piv = pivot_features(ev)
+    t = subj.join(timing, "subject", how="left").join(prov, "subject", how="left")
+    t = t.join(piv, "subject", how="left")
+    t = t.select(
+        *[c for c in t.columns if not c.endswith("_right")]
+    ).order_by("subject")
+    f = _to_numpy(t.to_pyarrow())
+    f["n_gaps"] = np.nan_to_num(f["n_gaps"])
+    f["gap_cv"] = np.where(np.isnan(f["gap_cv"]), 2.0, f["gap_cv"])
+    f["young_share"] = (np.nan_to_num(f["age_days"], nan=999.0) < 3.0).astype(np.float64)
+    f["n_accounts"] = np.ones(len(f["subject"]))
+    f["link_strength"] = np.zeros(len(f["subject"]))
+    return f
+
+
+def campaign_features(
+    ev: ir.Table, members: pa.Table, acc: dict[str, np.ndarray], clusters: Clusters
+) -> dict[str, np.ndarray]:
+    """Features of each cluster computed over all its accounts' events together."""
+    mem = ibis.memtable(members)
+    cev = ev.drop("subject").join(mem, "account_id")
+    subj = subject_features(cev)
+    piv = pivot_features(cev)
+    t = subj.join(piv, "subject", how="left")
+    t = t.select(*[c for c in t.columns if not c.endswith("_right")]).order_by("subject")
+    f = _to_numpy(t.to_pyarrow())
+    # Per-account quantities summarised over members: rhythm and provenance.
+    acc_index = {a: i for i, a in enumerate(acc["subject"])}
+    by_subject: dict[str, list[int]] = {}
+    for a, s in zip(members.column("account_id").to_pylist(),
+                    members.column("subject").to_pylist(), strict=True):
+        by_subject.setdefault(s, []).append(acc_index[a])
+    for name, how in (("gap_cv", np.median), ("n_gaps", np.sum), ("age_days", np.median),
+                      ("burst_size", np.max), ("young_share", np.mean)):
+        f[name] = np.array([float(how(acc[name][by_subject[s]])) for s in f["subject"]])
+    f["link_strength"] = np.array(
+        [clusters.strength.get(int(s[1:]), 0.0) for s in f["subject"]], dtype=np.float64
+    )
+    return f
+
+
+def score(signals: Sequence[Signal], f: dict[str, np.ndarray], model: RiskModel) -> Scored:
+    scores = {s.id: np.clip(s.score(f), 0.0, 1.0) for s in signals}
+    risk, contrib = model.risk(scores)
+    return Scored(ids=[str(x) for x in f["subject"]], features=f, scores=scores, risk=risk,
+                  contrib=contrib)
+
+
+def hits_for(signals: Sequence[Signal], sc: Scored, i: int, *, evidence: bool) -> list[SignalHit]:
+    hits = []
+    feats: Features = sc.features
+    for s in signals:
+        c = float(sc.contrib[s.id][i])
+        sv = float(sc.scores[s.id][i])
+        if sv <= 0.0:
+            continue
+        if evidence:
+            ev = s.evidence(feats, i)
+            hits.append(SignalHit(s.id, round(sv, 4), round(c, 4), ev.as_dict(), s.summary(ev)))
+        else:
+            hits.append(SignalHit(s.id, round(sv, 4), round(c, 4), {}))
+    hits.sort(key=lambda h: -h.contribution)
+    return hits
+
+
+# ---------------------------------------------------------------- the scan
+
+
+def _campaign_id(accounts: Sequence[str]) -> str:
+    digest = hashlib.blake2b("\n".join(sorted(accounts)).encode(), digest_size=5).hexdigest()
+    return f"C-{digest}"
+
+
+def _display_value(kind: str, value: str, heads: TemplateNames) -> str:
+    if kind == "payment":
+        return "payment " + hashlib.sha256(value.encode()).hexdigest()[:10]
+    if kind == "template" and value[1:].lstrip("-").isdigit():
+        text = heads.get(value[0], {}).get(int(value[1:]), "")
+        return f"template {'head' if value[0] == 'h' else 'tail'}: {text[:80]}"
+    return value
+
+
+def run_scan(
+    events: pa.Table,
+    ingest: IngestSummary,
+    cfg: ScanConfig,
+    *,
+    progress: Progress = _noop,
+    work_dir: Path | None = None,
+) -> ScanResult:
+    """Detect extraction in ``events`` (canonical schema) and return the verdicts."""
+    model = RiskModel(cfg.bias, cfg.weights, cfg.threshold)
+    camp_model = RiskModel(cfg.bias, cfg.weights, cfg.campaign_threshold)
+    events = add_text_features(events, progress)
+    progress("templates")
+    events, heads = add_template_ids(events)
+    tmp = tempfile.TemporaryDirectory(dir=work_dir) if work_dir else tempfile.TemporaryDirectory()
+    with tmp as tmpdir:
+        con = ibis.duckdb.connect(temp_directory=tmpdir)
+        ev = prepare(con, events, cfg)
+        del events
+        progress("accounts")
+        acc_f = account_features(ev)
+        acc_signals = build_signals(cfg.signal_params, campaign=False)
+        acc = score(acc_signals, acc_f, model)
+
+        progress("graph")
+        ips = ev.select("ip").distinct().to_pyarrow().column("ip").combine_chunks()
+        prefixes = ibis.memtable(ip_prefix_table(ips))
+        attrs = account_attributes(ev, prefixes, cfg.hosting_asns)
+        edges_expr, weighted = link_pairs(
+            attrs,
+            cfg.link_weights,
+            max_sharing=int(cfg.graph.get("max_sharing", 200)),
+            rarity_k0=cfg.graph.get("rarity_k0", 12.0),
+        )
+        edges = edges_expr.to_pyarrow()
+        clusters = cluster_accounts(
+            edges,
+            min_edge_weight=cfg.graph.get("min_edge_weight", 0.45),
+            leiden_min_size=int(cfg.graph.get("leiden_min_size", 40)),
+            leiden_resolution=cfg.graph.get("leiden_resolution", 0.05),
+        )
+        member_rows = [(a, f"K{int(lbl)}") for a, lbl in zip(clusters.accounts, clusters.labels,
+                                                              strict=True) if lbl >= 0]
+        members = pa.table({"account_id": [a for a, _ in member_rows],
+                            "subject": [s for _, s in member_rows]},
+                           schema=pa.schema([("account_id", pa.string()),
+                                             ("subject", pa.string())]))
+        camp_signals = build_signals(cfg.signal_params, campaign=True)
+        camp: Scored | None = None
+        if members.num_rows:
+            progress("campaigns")
+            camp_f = campaign_features(ev, members, acc_f, clusters)
+            camp = score(camp_signals, camp_f, camp_model)
+
+        result = _assemble(
+            ev, acc, acc_signals, camp, camp_signals, members, weighted, model, cfg, ingest,
+            heads,
+        )
+        con.disconnect()
+    return result
+
+
+def _assemble(
+    ev: ir.Table,
+    acc: Scored,
+    acc_signals: Sequence[Signal],
+    camp: Scored | None,
+    camp_signals: Sequence[Signal],
+    members: pa.Table,
+    weighted: ir.Table,
+    model: RiskModel,
+    cfg: ScanConfig,
+    ingest: IngestSummary,
+    heads: TemplateNames,
+) -> ScanResult:
+    n_acc = len(acc.ids)
+    acc_index = {a: i for i, a in enumerate(acc.ids)}
+    own = acc.risk
+    final = own.copy()
+    cluster_of: dict[str, str] = dict(zip(members.column("account_id").to_pylist(),
+                                          members.column("subject").to_pylist(), strict=True))
+    camp_index = {s: i for i, s in enumerate(camp.ids)} if camp else {}
+    for a, s in cluster_of.items():
+        i = acc_index[a]
+        final[i] = max(final[i], float(camp.risk[camp_index[s]])) if camp else final[i]
+    flagged = final >= model.threshold
+
+    # Which clusters are campaigns: flagged as a whole, or mostly made of flagged accounts.
+    groups: dict[str, list[str]] = {}
+    for a, s in cluster_of.items():
+        groups.setdefault(s, []).append(a)
+    detected: dict[str, list[str]] = {}
+    for s, accs in groups.items():
+        ci = camp_index[s]
+        n_flag = sum(bool(flagged[acc_index[a]]) for a in accs)
+        if camp is not None and (camp.risk[ci] >= cfg.campaign_threshold or n_flag * 2 > len(accs)):
+            detected[s] = accs
+    in_campaign = {a for accs in detected.values() for a in accs}
+    singles = [acc.ids[i] for i in range(n_acc) if flagged[i] and acc.ids[i] not in in_campaign]
+
+    first = acc.features["first_ts"]
+    last = acc.features["last_ts"]
+    nreq = acc.features["n_requests"]
+    account_campaign: dict[str, str] = {}
+    campaigns: list[CampaignVerdict] = []
+    link_rows = _links(weighted, members, detected) if detected else {}
+    for s, accs in detected.items():
+        cid = _campaign_id(accs)
+        ci = camp_index[s]
+        for a in accs:
+            account_campaign[a] = cid
+        assert camp is not None
+        hits = hits_for(camp_signals, camp, ci, evidence=True)
+        campaigns.append(CampaignVerdict(
+            campaign_id=cid,
+            account_ids=sorted(accs),
+            n_requests=int(camp.features["n_requests"][ci]),
+            risk=float(max(camp.risk[ci], max(final[acc_index[a]] for a in accs))),
+            flagged=bool(camp.risk[ci] >= cfg.campaign_threshold
+                         or any(flagged[acc_index[a]] for a in accs)),
+            first_seen=camp.features["first_ts"][ci],
+            last_seen=camp.features["last_ts"][ci],
+            hits=hits,
+            links=[LinkEvidence(k, _display_value(k, v, heads), n, tot, w)
+                   for k, v, n, tot, w in link_rows.get(s, [])],
+            techniques=_techniques(camp_signals, hits),
+        ))
+    for a in singles:
+        i = acc_index[a]
+        cid = _campaign_id([a])
+        account_campaign[a] = cid
+        hits = hits_for(acc_signals, acc, i, evidence=True)
+        campaigns.append(CampaignVerdict(
+            campaign_id=cid, account_ids=[a], n_requests=int(nreq[i]), risk=float(final[i]),
+            flagged=True, first_seen=first[i], last_seen=last[i], hits=hits,
+            techniques=_techniques(acc_signals, hits),
+        ))
+    campaigns.sort(key=lambda c: (-c.risk, c.campaign_id))
+    _add_samples(ev, campaigns)
+
+    accounts = []
+    for i, a in enumerate(acc.ids):
+        need_evidence = bool(final[i] >= EVIDENCE_MIN_RISK or a in account_campaign)
+        hits = hits_for(acc_signals, acc, i, evidence=need_evidence)
+        if a in account_campaign and final[i] > own[i] + 1e-12:
+            hits.insert(0, SignalHit("campaign", 1.0, float(final[i] - own[i]), {},
+                                     f"member of campaign {account_campaign[a]}"))
+        accounts.append(AccountVerdict(
+            account_id=a, risk=float(final[i]), flagged=bool(flagged[i]), n_requests=int(nreq[i]),
+            first_seen=first[i], last_seen=last[i], campaign_id=account_campaign.get(a),
+            own_risk=float(own[i]), hits=hits,
+        ))
+    starts = [x for x in first if x is not None]
+    ends = [x for x in last if x is not None]
+    return ScanResult(
+        accounts=accounts, campaigns=campaigns, ingest=ingest,
+        window_start=min(starts) if starts else None, window_end=max(ends) if ends else None,
+        threshold=model.threshold, n_events=int(nreq.sum()),
+    )
+
+
+def _techniques(signals: Sequence[Signal], hits: list[SignalHit]) -> list[str]:
+    by_id = {s.id: s for s in signals}
+    out = {"AML.T0040", "AML.T0024.002"}
+    for h in hits:
+        if h.contribution >= 0.5 and h.signal_id in by_id:
+            out.update(by_id[h.signal_id].techniques)
+    return sorted(out)
+
+
+def _links(
+    weighted: ir.Table, members: pa.Table, detected: dict[str, list[str]]
+) -> dict[str, list[tuple[str, str, int, int, float]]]:
+    keep = members.filter(pc.is_in(members.column("subject"),
+                                   value_set=pa.array(list(detected), pa.string())))
+    mem = ibis.memtable(keep)
+    j = weighted.join(mem, "account_id")
+    agg = j.group_by(["subject", "kind", "value"]).aggregate(
+        n=j.account_id.nunique(), k=j.k.max(), w=j.w.max()
+    )
+    agg = agg.filter(agg.n >= 2).order_by([agg.subject, ibis.desc(agg.n * agg.w)])
+    out: dict[str, list[tuple[str, str, int, int, float]]] = {}
+    for r in agg.to_pyarrow().to_pylist():
+        rows = out.setdefault(r["subject"], [])
+        if len(rows) < 12:
+            rows.append((r["kind"], r["value"], int(r["n"]), int(r["k"]), float(r["w"])))
+    return out
+
+
+def _add_samples(ev: ir.Table, campaigns: list[CampaignVerdict], per: int = 5) -> None:
+    if not campaigns:
+        return
+    rows = [(a, c.campaign_id) for c in campaigns for a in c.account_ids]
+    mem = ibis.memtable(pa.table({"account_id": [a for a, _ in rows],
+                                  "cid": [c for _, c in rows]}))
+    j = ev.select("account_id", "prompt", "ts", "intent_cot", "intent_reveal", "intent_rubric",
+                  "intent_synth").join(mem, "account_id")
+    intent = (j.intent_cot | j.intent_reveal | j.intent_rubric | j.intent_synth).cast("int8")
+    w = ibis.window(group_by=j.cid, order_by=[ibis.desc(intent), j.ts])
+    ranked = j.mutate(_r=ibis.row_number().over(w))
+    picked = ranked.filter(ranked._r < per).select("cid", "prompt").to_pyarrow().to_pylist()
+    by_cid: dict[str, list[str]] = {}
+    for r in picked:
+        by_cid.setdefault(r["cid"], []).append((r["prompt"] or "")[:500])
+    for c in campaigns:
+        c.sample_prompts = by_cid.get(c.campaign_id, [])
+
+
+def window(result: ScanResult) -> tuple[datetime | None, datetime | None]:
+    return result.window_start, result.window_end
