@@ -252,10 +252,15 @@ def run_scan(
     *,
     progress: Progress = _noop,
     work_dir: Path | None = None,
+    inspect: Callable[[Scored, Scored | None, pa.Table], None] | None = None,
 ) -> ScanResult:
-    """Detect extraction in ``events`` (canonical schema) and return the verdicts."""
+    """Detect extraction in ``events`` (canonical schema) and return the verdicts.
+
+    ``inspect``, if given, receives the account scores, the cluster scores and the cluster
+    membership table before verdicts are assembled (used to fit the risk model).
+    """
     model = RiskModel(cfg.bias, cfg.weights, cfg.threshold)
-    camp_model = RiskModel(cfg.bias, cfg.weights, cfg.campaign_threshold)
+    camp_model = RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold)
     events = add_text_features(events, progress)
     progress("templates")
     events, heads = add_template_ids(events)
@@ -298,6 +303,8 @@ def run_scan(
             progress("campaigns")
             camp_f = campaign_features(ev, members, acc_f, clusters)
             camp = score(camp_signals, camp_f, camp_model)
+        if inspect is not None:
+            inspect(acc, camp, members)
 
         result = _assemble(
             ev, acc, acc_signals, camp, camp_signals, members, weighted, model, cfg, ingest,

@@ -35,12 +35,26 @@ def _numbers(table: Any, where: str) -> dict[str, float]:
     return out
 
 
+def _weights(table: Any, where: str) -> dict[str, float]:
+    from distillwatch.signals.registry import SIGNALS
+
+    weights = _numbers(table, where)
+    for sid, w in weights.items():
+        if sid not in SIGNALS:
+            raise ConfigError(f"{where}.{sid} names no signal; known: {', '.join(SIGNALS)}")
+        if w < 0:
+            raise ConfigError(f"{where}.{sid} must be >= 0 (signals only raise risk)")
+    return weights
+
+
 @dataclass(frozen=True)
 class ScanConfig:
     signal_params: dict[str, dict[str, float]]
     bias: float
     weights: dict[str, float]
     threshold: float
+    campaign_bias: float
+    campaign_weights: dict[str, float]
     campaign_threshold: float
     link_weights: dict[str, float]
     graph: dict[str, float]
@@ -74,14 +88,12 @@ def load_scan_config(path: Path | None = None) -> ScanConfig:
                 raise ConfigError(f"signals.{sid}.{k} is not a parameter of {sid}: {list(known)}")
         params[sid] = _numbers(table, f"signals.{sid}")
     model = data.get("model", {})
-    weights = _numbers(model.get("weights", {}), "model.weights")
-    for sid, w in weights.items():
-        if sid not in SIGNALS:
-            raise ConfigError(f"model.weights.{sid} names no signal; known: {', '.join(SIGNALS)}")
-        if w < 0:
-            raise ConfigError(f"model.weights.{sid} must be >= 0 (signals only raise risk)")
-    scalars = _numbers({k: v for k, v in model.items() if k != "weights"}, "model")
-    for key in ("bias", "threshold", "campaign_threshold"):
+    weights = _weights(model.get("weights", {}), "model.weights")
+    campaign_weights = _weights(model.get("campaign_weights", {}), "model.campaign_weights")
+    scalars = _numbers(
+        {k: v for k, v in model.items() if k not in ("weights", "campaign_weights")}, "model"
+    )
+    for key in ("bias", "threshold", "campaign_bias", "campaign_threshold"):
         if key not in scalars:
             raise ConfigError(f"model.{key} is missing")
     for key in ("threshold", "campaign_threshold"):
@@ -95,6 +107,8 @@ def load_scan_config(path: Path | None = None) -> ScanConfig:
         bias=scalars["bias"],
         weights=weights,
         threshold=scalars["threshold"],
+        campaign_bias=scalars["campaign_bias"],
+        campaign_weights=campaign_weights,
         campaign_threshold=scalars["campaign_threshold"],
         link_weights=_numbers(data.get("links", {}), "links"),
         graph=_numbers(data.get("graph", {}), "graph"),
