@@ -21,8 +21,10 @@ STAGES = {
 
 
 def scan(
-    inputs: Annotated[list[Path], typer.Argument(help="Event files or directories "
-                                                 "(.jsonl[.gz], .json, .parquet, .csv).")],
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Event files or directories (.jsonl[.gz], .json, .parquet, .csv)."),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the results.")],
     config: Annotated[Path | None, typer.Option(help="TOML overriding packaged defaults.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
@@ -42,8 +44,10 @@ def scan(
     except Exception as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
-                          "(rerun with --debug for the traceback and report it)")
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+            "(rerun with --debug for the traceback and report it)"
+        )
         raise typer.Exit(1) from None
 
 
@@ -59,7 +63,9 @@ def _scan(inputs: list[Path], out: Path, config: Path | None, *, quiet: bool) ->
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create --out {out}: {exc.strerror}; choose a writable path") from exc
+        raise UsageError(
+            f"cannot create --out {out}: {exc.strerror}; choose a writable path"
+        ) from exc
     cfg = load_scan_config(config)
     started = time.perf_counter()
     events, summary = load_events(inputs, out / "quarantine.jsonl", progress=not quiet)
@@ -74,6 +80,7 @@ def _scan(inputs: list[Path], out: Path, config: Path | None, *, quiet: bool) ->
         console.print(f"  warning {count:,} x {reason}", highlight=False)
 
     with console.status("scanning") as status:
+
         def progress(stage: str) -> None:
             status.update(f"{STAGES.get(stage, stage)} ({time.perf_counter() - started:.0f}s)")
 
