@@ -23,7 +23,8 @@ from distillwatch.config import load_scan_config
 from distillwatch.ingest import load_events
 from distillwatch.pipeline import Scored, run_scan
 from distillwatch.signals.registry import SIGNALS
-from distillwatch.sim import simulate
+from distillwatch.sim import SimConfig, parse_mix, simulate
+from distillwatch.sim.personas import PERSONAS
 from distillwatch.verdicts.model import RiskModel, fit_logistic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,7 @@ MIXES = ["", "hydra=0,batch_classifier=2", "aggregator=2,eval_researcher=2,cot_h
 def collect(seed: int, mix: str, tmp: Path) -> tuple[Scored, Scored | None, dict[str, str],
                                                       dict[str, str]]:
     out = tmp / f"s{seed}-{abs(hash(mix)) % 1000}"
-    simulate(out, seed=seed, days=7, scale=1.0, mix=mix)
+    simulate(SimConfig(out=out, seed=seed, days=7, scale=1.0, mix=parse_mix(mix or None, PERSONAS)))
     truth = {r["account_id"]: r["label"] for r in csv.DictReader((out / "truth.csv").open())}
     events, summary = load_events([out / "events.jsonl.gz"], out / "q.jsonl", progress=False)
     got: dict[str, object] = {}

@@ -159,17 +159,18 @@ def _to_numpy(table: pa.Table) -> dict[str, np.ndarray]:
     return out
 
 
+def _left_join(left: ir.Table, right: ir.Table, key: str = "subject") -> ir.Table:
+    """Left join on ``key`` keeping one copy of the key column."""
+    r = right.rename(_key=key)
+    return left.left_join(r, left[key] == r._key).drop("_key")
+
+
 def account_features(ev: ir.Table) -> dict[str, np.ndarray]:
     subj = subject_features(ev)
     timing = timing_features(ev).rename(subject="account_id")
     prov = provenance_features(ev).rename(subject="account_id")
-    piv = pivot_features(ev)
-    t = subj.join(timing, "subject", how="left").join(prov, "subject", how="left")
-    t = t.join(piv, "subject", how="left")
-    t = t.select(
-        *[c for c in t.columns if not c.endswith("_right")]
-    ).order_by("subject")
-    f = _to_numpy(t.to_pyarrow())
+    t = _left_join(_left_join(_left_join(subj, timing), prov), pivot_features(ev))
+    f = _to_numpy(t.order_by("subject").to_pyarrow())
     f["n_gaps"] = np.nan_to_num(f["n_gaps"])
     f["gap_cv"] = np.where(np.isnan(f["gap_cv"]), 2.0, f["gap_cv"])
     f["young_share"] = (np.nan_to_num(f["age_days"], nan=999.0) < 3.0).astype(np.float64)
@@ -184,11 +185,8 @@ def campaign_features(
     """Features of each cluster computed over all its accounts' events together."""
     mem = ibis.memtable(members)
     cev = ev.drop("subject").join(mem, "account_id")
-    subj = subject_features(cev)
-    piv = pivot_features(cev)
-    t = subj.join(piv, "subject", how="left")
-    t = t.select(*[c for c in t.columns if not c.endswith("_right")]).order_by("subject")
-    f = _to_numpy(t.to_pyarrow())
+    t = _left_join(subject_features(cev), pivot_features(cev))
+    f = _to_numpy(t.order_by("subject").to_pyarrow())
     # Per-account quantities summarised over members: rhythm and provenance.
     acc_index = {a: i for i, a in enumerate(acc["subject"])}
     by_subject: dict[str, list[int]] = {}
@@ -261,7 +259,8 @@ def run_scan(
     """
     model = RiskModel(cfg.bias, cfg.weights, cfg.threshold)
     camp_model = RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold)
-    events = add_text_features(events, progress)
+    if "head" not in events.column_names:  # text features may have been computed upstream
+        events = add_text_features(events, progress)
     progress("templates")
     events, heads = add_template_ids(events)
     tmp = tempfile.TemporaryDirectory(dir=work_dir) if work_dir else tempfile.TemporaryDirectory()

@@ -11,16 +11,25 @@ from distillwatch.config import load_scan_config
 
 
 def _attrs(rows: list[tuple[str, str, str]]) -> ibis.Table:
-    return ibis.memtable(pa.table({"account_id": [r[0] for r in rows],
-                                   "kind": [r[1] for r in rows],
-                                   "value": [r[2] for r in rows]}))
+    return ibis.memtable(
+        pa.table(
+            {
+                "account_id": [r[0] for r in rows],
+                "kind": [r[1] for r in rows],
+                "value": [r[2] for r in rows],
+            }
+        )
+    )
 
 
 def _clusters(rows):
     cfg = load_scan_config()
-    edges, _ = link_pairs(_attrs(rows), cfg.link_weights,
-                          max_sharing=int(cfg.graph["max_sharing"]),
-                          rarity_k0=cfg.graph["rarity_k0"])
+    edges, _ = link_pairs(
+        _attrs(rows),
+        cfg.link_weights,
+        max_sharing=int(cfg.graph["max_sharing"]),
+        rarity_k0=cfg.graph["rarity_k0"],
+    )
     cl = cluster_accounts(edges.to_pyarrow(), min_edge_weight=cfg.graph["min_edge_weight"])
     return {a: int(lbl) for a, lbl in zip(cl.accounts, cl.labels, strict=True)}
 

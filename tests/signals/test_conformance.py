@@ -62,8 +62,12 @@ def test_evidence_is_typed_and_summarised(sid):
 def test_params_override_defaults():
     volume = build_signals({"volume": {"req_lo": 1.0, "req_hi": 2.0}}, campaign=False)[0]
     assert volume.id == "volume"
-    frame = {"req_per_day": np.array([5.0]), "tokens_out_per_day": np.array([0.0]),
-             "n_active_days": np.array([1.0]), "n_requests": np.array([5.0])}
+    frame = {
+        "req_per_day": np.array([5.0]),
+        "tokens_out_per_day": np.array([0.0]),
+        "n_active_days": np.array([1.0]),
+        "n_requests": np.array([5.0]),
+    }
     assert volume.score(frame)[0] == pytest.approx(0.5)
 
 
