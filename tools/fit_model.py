@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MIXES = ["", "hydra=0,batch_classifier=2", "aggregator=2,eval_researcher=2,cot_harvest=0.5"]
 
 
-def collect(seed: int, mix: str, tmp: Path) -> tuple[Scored, Scored | None, dict[str, str],
-                                                      dict[str, str]]:
+def collect(
+    seed: int, mix: str, tmp: Path
+) -> tuple[Scored, Scored | None, dict[str, str], dict[str, str]]:
     out = tmp / f"s{seed}-{abs(hash(mix)) % 1000}"
     simulate(SimConfig(out=out, seed=seed, days=7, scale=1.0, mix=parse_mix(mix or None, PERSONAS)))
     truth = {r["account_id"]: r["label"] for r in csv.DictReader((out / "truth.csv").open())}
@@ -41,8 +42,13 @@ def collect(seed: int, mix: str, tmp: Path) -> tuple[Scored, Scored | None, dict
 
     def keep(acc: Scored, camp: Scored | None, members) -> None:  # type: ignore[no-untyped-def]
         got["acc"], got["camp"] = acc, camp
-        got["members"] = dict(zip(members.column("subject").to_pylist(),
-                                  members.column("account_id").to_pylist(), strict=True))
+        got["members"] = dict(
+            zip(
+                members.column("subject").to_pylist(),
+                members.column("account_id").to_pylist(),
+                strict=True,
+            )
+        )
 
     run_scan(events, summary, load_scan_config(), inspect=keep)
     membership: dict[str, list[str]] = {}
@@ -50,8 +56,9 @@ def collect(seed: int, mix: str, tmp: Path) -> tuple[Scored, Scored | None, dict
         membership.setdefault(s, []).append(a)
     camp_label = {}
     for s, accs in membership.items():
-        camp_label[s] = "attack" if sum(truth.get(a) == "attack" for a in accs) * 2 > len(accs) \
-            else "benign"
+        camp_label[s] = (
+            "attack" if sum(truth.get(a) == "attack" for a in accs) * 2 > len(accs) else "benign"
+        )
     return got["acc"], got["camp"], truth, camp_label  # type: ignore[return-value]
 
 
@@ -81,16 +88,20 @@ def main() -> None:
                 print(f"seed {seed} mix {mix or 'default'}: {len(acc.ids)} accounts")
     assert acc_ids is not None and camp_ids is not None
     x, y = np.vstack(xa), np.concatenate(ya)
-    bias, w = fit_logistic(x, y)
+    signs = np.array([-1.0 if SIGNALS[k].lowers_risk else 1.0 for k in acc_ids])
+    bias, w = fit_logistic(x, y, signs=signs)
     model = RiskModel(bias, dict(zip(acc_ids, w, strict=True)), 0.5)
     risk, _ = model.risk({k: x[:, i] for i, k in enumerate(acc_ids)})
     benign = np.sort(risk[y == 0])[::-1]
     k = int(np.floor(args.fpr * len(benign)))
     thr = float(min(0.99, max(0.5, benign[k] + 1e-3)))
-    print(f"accounts: bias {bias:.3f} threshold {thr:.4f} "
-          f"train recall {(risk[y == 1] >= thr).mean():.4f} fpr {(risk[y == 0] >= thr).mean():.5f}")
+    print(
+        f"accounts: bias {bias:.3f} threshold {thr:.4f} "
+        f"train recall {(risk[y == 1] >= thr).mean():.4f} fpr {(risk[y == 0] >= thr).mean():.5f}"
+    )
     xcm, ycm = np.vstack(xc), np.concatenate(yc)
-    cbias, cw = fit_logistic(xcm, ycm)
+    csigns = np.array([-1.0 if SIGNALS[k].lowers_risk else 1.0 for k in camp_ids])
+    cbias, cw = fit_logistic(xcm, ycm, signs=csigns)
     cmodel = RiskModel(cbias, dict(zip(camp_ids, cw, strict=True)), 0.5)
     crisk, _ = cmodel.risk({k: xcm[:, i] for i, k in enumerate(camp_ids)})
     cben = np.sort(crisk[ycm == 0])[::-1]

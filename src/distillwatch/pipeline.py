@@ -15,8 +15,11 @@ Stages, in order (each in its own package)::
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,12 +27,13 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import igraph as ig
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillwatch.campaigns.attributes import account_attributes, ip_prefix_table
-from distillwatch.campaigns.graph import Clusters, cluster_accounts, link_pairs
+from distillwatch.campaigns.graph import cluster_accounts, link_pairs
 from distillwatch.config import ScanConfig
 from distillwatch.features.pivot import pivot_features
 from distillwatch.features.provenance import provenance_features
@@ -51,6 +55,8 @@ from distillwatch.verdicts.model import RiskModel
 
 Progress = Callable[[str], None]
 TEXT_BATCH_ROWS = 65_536
+#: below this many events the text step runs in-process (a pool costs ~1 s to start)
+PARALLEL_MIN_ROWS = 100_000
 #: accounts below this risk get no evidence records (only their top signal ids)
 EVIDENCE_MIN_RISK = 0.05
 
@@ -73,16 +79,32 @@ class Scored:
 # ---------------------------------------------------------------- preparation
 
 
-def add_text_features(events: pa.Table, progress: Progress = _noop) -> pa.Table:
-    """Append the per-request text feature columns (batch by batch, as Spark would)."""
+def add_text_features(
+    events: pa.Table, progress: Progress = _noop, *, workers: int | None = None
+) -> pa.Table:
+    """Append the per-request text feature columns, batch by batch as Spark would.
+
+    Large inputs are spread over a process pool (``workers``, default: the cores).
+    """
     cols = events.select(["request_id", "prompt", "system_prompt"])
-    out = []
-    for batch in cols.to_batches(max_chunksize=TEXT_BATCH_ROWS):
-        out.append(text_features(batch))
-        progress("text")
-    tf = pa.Table.from_batches(out) if out else None
-    if tf is None:
+    batches = cols.to_batches(max_chunksize=TEXT_BATCH_ROWS)
+    if not batches:
         return events
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    out: list[pa.RecordBatch] = []
+    if n_workers > 1 and events.num_rows >= PARALLEL_MIN_ROWS:
+        # fork: no DuckDB connection or file handle is open yet, and children only run
+        # the pure text function (spawn would re-import the caller's main module).
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
+            for batch in pool.map(text_features, batches):
+                out.append(batch)
+                progress("text")
+    else:
+        for batch in batches:
+            out.append(text_features(batch))
+            progress("text")
+    tf = pa.Table.from_batches(out)
     for name in tf.column_names:
         if name != "request_id":
             events = events.append_column(name, tf.column(name))
@@ -112,8 +134,10 @@ def add_template_ids(events: pa.Table, seed: int = 0) -> tuple[pa.Table, Templat
 
 def model_limits(ev: ir.Table, overrides: dict[str, float]) -> ir.Table:
     """Reference output limit per model: configured, else the 99th percentile requested."""
-    seen = ev.filter(ev.max_tokens.notnull()).group_by("model").aggregate(
-        ref=ev.max_tokens.quantile(0.99).cast("float64")
+    seen = (
+        ev.filter(ev.max_tokens.notnull())
+        .group_by("model")
+        .aggregate(ref=ev.max_tokens.quantile(0.99).cast("float64"))
     )
     if not overrides:
         return seen
@@ -132,9 +156,7 @@ def prepare(con: Any, events: pa.Table, cfg: ScanConfig) -> ir.Table:
     ev = joined.select(
         *[raw[c] for c in raw.columns],
         subject=raw.account_id,
-        max_ratio=(raw.max_tokens.cast("float64") / ibis.greatest(limits.ref, 1.0)).fill_null(
-            0.0
-        ),
+        max_ratio=(raw.max_tokens.cast("float64") / ibis.greatest(limits.ref, 1.0)).fill_null(0.0),
     )
     table = con.create_table("events", ev, overwrite=True)
     con.drop_table("raw_events")
@@ -148,11 +170,7 @@ def _to_numpy(table: pa.Table) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name in table.column_names:
         col = table.column(name)
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            out[name] = np.asarray(col.to_pylist(), dtype=object)
-        elif pa.types.is_timestamp(col.type):
-            out[name] = np.asarray(col.to_pylist(), dtype=object)
-        elif pa.types.is_list(col.type):
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_timestamp(col.type) or pa.types.is_list(col.type):
             out[name] = np.asarray(col.to_pylist(), dtype=object)
         else:
             out[name] = col.to_numpy(zero_copy_only=False).astype(np.float64)
@@ -180,7 +198,7 @@ def account_features(ev: ir.Table) -> dict[str, np.ndarray]:
 
 
 def campaign_features(
-    ev: ir.Table, members: pa.Table, acc: dict[str, np.ndarray], clusters: Clusters
+    ev: ir.Table, members: pa.Table, acc: dict[str, np.ndarray], strength: dict[str, float]
 ) -> dict[str, np.ndarray]:
     """Features of each cluster computed over all its accounts' events together."""
     mem = ibis.memtable(members)
@@ -190,23 +208,28 @@ def campaign_features(
     # Per-account quantities summarised over members: rhythm and provenance.
     acc_index = {a: i for i, a in enumerate(acc["subject"])}
     by_subject: dict[str, list[int]] = {}
-    for a, s in zip(members.column("account_id").to_pylist(),
-                    members.column("subject").to_pylist(), strict=True):
+    for a, s in zip(
+        members.column("account_id").to_pylist(), members.column("subject").to_pylist(), strict=True
+    ):
         by_subject.setdefault(s, []).append(acc_index[a])
-    for name, how in (("gap_cv", np.median), ("n_gaps", np.sum), ("age_days", np.median),
-                      ("burst_size", np.max), ("young_share", np.mean)):
+    for name, how in (
+        ("gap_cv", np.median),
+        ("n_gaps", np.sum),
+        ("age_days", np.median),
+        ("burst_size", np.max),
+        ("young_share", np.mean),
+    ):
         f[name] = np.array([float(how(acc[name][by_subject[s]])) for s in f["subject"]])
-    f["link_strength"] = np.array(
-        [clusters.strength.get(int(s[1:]), 0.0) for s in f["subject"]], dtype=np.float64
-    )
+    f["link_strength"] = np.array([strength.get(s, 0.0) for s in f["subject"]], dtype=np.float64)
     return f
 
 
 def score(signals: Sequence[Signal], f: dict[str, np.ndarray], model: RiskModel) -> Scored:
     scores = {s.id: np.clip(s.score(f), 0.0, 1.0) for s in signals}
     risk, contrib = model.risk(scores)
-    return Scored(ids=[str(x) for x in f["subject"]], features=f, scores=scores, risk=risk,
-                  contrib=contrib)
+    return Scored(
+        ids=[str(x) for x in f["subject"]], features=f, scores=scores, risk=risk, contrib=contrib
+    )
 
 
 def hits_for(signals: Sequence[Signal], sc: Scored, i: int, *, evidence: bool) -> list[SignalHit]:
@@ -290,27 +313,161 @@ def run_scan(
             leiden_min_size=int(cfg.graph.get("leiden_min_size", 40)),
             leiden_resolution=cfg.graph.get("leiden_resolution", 0.05),
         )
-        member_rows = [(a, f"K{int(lbl)}") for a, lbl in zip(clusters.accounts, clusters.labels,
-                                                              strict=True) if lbl >= 0]
-        members = pa.table({"account_id": [a for a, _ in member_rows],
-                            "subject": [s for _, s in member_rows]},
-                           schema=pa.schema([("account_id", pa.string()),
-                                             ("subject", pa.string())]))
+        member_rows = [
+            (a, f"K{int(lbl)}")
+            for a, lbl in zip(clusters.accounts, clusters.labels, strict=True)
+            if lbl >= 0
+        ]
+        members = pa.table(
+            {"account_id": [a for a, _ in member_rows], "subject": [s for _, s in member_rows]},
+            schema=pa.schema([("account_id", pa.string()), ("subject", pa.string())]),
+        )
         camp_signals = build_signals(cfg.signal_params, campaign=True)
         camp: Scored | None = None
         if members.num_rows:
             progress("campaigns")
-            camp_f = campaign_features(ev, members, acc_f, clusters)
+            strength = {f"K{k}": v for k, v in clusters.strength.items()}
+            camp_f = campaign_features(ev, members, acc_f, strength)
             camp = score(camp_signals, camp_f, camp_model)
         if inspect is not None:
             inspect(acc, camp, members)
 
+        flagged, final = _flags(acc, camp, members, model)
+        progress("campaigns")
+        groups = _campaign_groups(acc, camp, members, edges, flagged, cfg)
+        camp2 = None
+        members2 = _members_table(groups)
+        if members2.num_rows:
+            strength2 = _group_strength(edges, groups)
+            camp2 = score(
+                camp_signals, campaign_features(ev, members2, acc_f, strength2), camp_model
+            )
         result = _assemble(
-            ev, acc, acc_signals, camp, camp_signals, members, weighted, model, cfg, ingest,
+            ev,
+            acc,
+            acc_signals,
+            camp2,
+            camp_signals,
+            groups,
+            weighted,
+            model,
+            cfg,
+            ingest,
             heads,
+            flagged,
+            final,
         )
         con.disconnect()
     return result
+
+
+def _members_table(groups: dict[str, list[str]]) -> pa.Table:
+    rows = [(a, s) for s, accs in groups.items() for a in accs]
+    return pa.table(
+        {"account_id": [a for a, _ in rows], "subject": [s for _, s in rows]},
+        schema=pa.schema([("account_id", pa.string()), ("subject", pa.string())]),
+    )
+
+
+def _flags(
+    acc: Scored, camp: Scored | None, members: pa.Table, model: RiskModel
+) -> tuple[np.ndarray, np.ndarray]:
+    """Final risk per account (own, or its cluster's if higher) and the flags."""
+    final = acc.risk.copy()
+    if camp is not None:
+        acc_index = {a: i for i, a in enumerate(acc.ids)}
+        camp_index = {s: i for i, s in enumerate(camp.ids)}
+        for a, s in zip(
+            members.column("account_id").to_pylist(),
+            members.column("subject").to_pylist(),
+            strict=True,
+        ):
+            i = acc_index[a]
+            final[i] = max(final[i], float(camp.risk[camp_index[s]]))
+    return final >= model.threshold, final
+
+
+def _campaign_groups(
+    acc: Scored,
+    camp: Scored | None,
+    members: pa.Table,
+    edges: pa.Table,
+    flagged: np.ndarray,
+    cfg: ScanConfig,
+) -> dict[str, list[str]]:
+    """Detected campaigns: flagged clusters and flagged accounts, joined by weaker links.
+
+    A cluster is a campaign when its own risk is over the campaign threshold or most of its
+    accounts are flagged; every other flagged account is a campaign of its own. Then
+    campaigns and accounts that are already flagged are merged when they share even a
+    weak link (``graph.attribution_edge_weight``): flagged accounts on the same proxy
+    range or created together belong to the same operation.
+    """
+    acc_index = {a: i for i, a in enumerate(acc.ids)}
+    clusters: dict[str, list[str]] = {}
+    for a, s in zip(
+        members.column("account_id").to_pylist(), members.column("subject").to_pylist(), strict=True
+    ):
+        clusters.setdefault(s, []).append(a)
+    camp_index = {s: i for i, s in enumerate(camp.ids)} if camp else {}
+    seeds: list[list[str]] = []
+    for s, accs in clusters.items():
+        n_flag = sum(bool(flagged[acc_index[a]]) for a in accs)
+        if camp is not None and (
+            camp.risk[camp_index[s]] >= cfg.campaign_threshold or n_flag * 2 > len(accs)
+        ):
+            seeds.append(accs)
+    placed = {a for accs in seeds for a in accs}
+    seeds += [[a] for i, a in enumerate(acc.ids) if flagged[i] and a not in placed]
+    node = {a: k for k, accs in enumerate(seeds) for a in accs}
+    g = ig.Graph(n=len(seeds))
+    weak = cfg.graph.get("attribution_edge_weight", 0.3)
+    a_col, b_col = edges.column("a").to_pylist(), edges.column("b").to_pylist()
+    w_col = edges.column("weight").to_pylist()
+    cross: dict[tuple[int, int], int] = {}
+    for a, b, w in zip(a_col, b_col, w_col, strict=True):
+        na, nb = node.get(a), node.get(b)
+        if (
+            w >= weak
+            and na is not None
+            and nb is not None
+            and na != nb
+            and flagged[acc_index[a]]
+            and flagged[acc_index[b]]
+        ):
+            key = (min(na, nb), max(na, nb))
+            cross[key] = cross.get(key, 0) + 1
+    # Two groups merge only if many of their accounts are linked, not one coincidence.
+    share = cfg.graph.get("attribution_min_share", 0.2)
+    links = [
+        (x, y)
+        for (x, y), n in cross.items()
+        if n >= max(3.0, share * min(len(seeds[x]), len(seeds[y])))
+        or ((len(seeds[x]) == 1 or len(seeds[y]) == 1)
+        and n >= 1)
+    ]
+    g.add_edges(sorted(links))
+    groups: dict[str, list[str]] = {}
+    for comp in g.connected_components():
+        accs = sorted(a for k in comp for a in seeds[k])
+        groups[_campaign_id(accs)] = accs
+    return groups
+
+
+def _group_strength(edges: pa.Table, groups: dict[str, list[str]]) -> dict[str, float]:
+    """Summed internal edge weight per group divided by its size."""
+    where = {a: s for s, accs in groups.items() for a in accs}
+    total: dict[str, float] = {}
+    for a, b, w in zip(
+        edges.column("a").to_pylist(),
+        edges.column("b").to_pylist(),
+        edges.column("weight").to_pylist(),
+        strict=True,
+    ):
+        sa = where.get(a)
+        if sa is not None and sa == where.get(b):
+            total[sa] = total.get(sa, 0.0) + float(w)
+    return {s: total.get(s, 0.0) / len(accs) for s, accs in groups.items()}
 
 
 def _assemble(
@@ -319,75 +476,74 @@ def _assemble(
     acc_signals: Sequence[Signal],
     camp: Scored | None,
     camp_signals: Sequence[Signal],
-    members: pa.Table,
+    groups: dict[str, list[str]],
     weighted: ir.Table,
     model: RiskModel,
     cfg: ScanConfig,
     ingest: IngestSummary,
     heads: TemplateNames,
+    flagged: np.ndarray,
+    final: np.ndarray,
 ) -> ScanResult:
     n_acc = len(acc.ids)
     acc_index = {a: i for i, a in enumerate(acc.ids)}
     own = acc.risk
-    final = own.copy()
-    cluster_of: dict[str, str] = dict(zip(members.column("account_id").to_pylist(),
-                                          members.column("subject").to_pylist(), strict=True))
     camp_index = {s: i for i, s in enumerate(camp.ids)} if camp else {}
-    for a, s in cluster_of.items():
-        i = acc_index[a]
-        final[i] = max(final[i], float(camp.risk[camp_index[s]])) if camp else final[i]
-    flagged = final >= model.threshold
-
-    # Which clusters are campaigns: flagged as a whole, or mostly made of flagged accounts.
-    groups: dict[str, list[str]] = {}
-    for a, s in cluster_of.items():
-        groups.setdefault(s, []).append(a)
-    detected: dict[str, list[str]] = {}
-    for s, accs in groups.items():
-        ci = camp_index[s]
-        n_flag = sum(bool(flagged[acc_index[a]]) for a in accs)
-        if camp is not None and (camp.risk[ci] >= cfg.campaign_threshold or n_flag * 2 > len(accs)):
-            detected[s] = accs
-    in_campaign = {a for accs in detected.values() for a in accs}
-    singles = [acc.ids[i] for i in range(n_acc) if flagged[i] and acc.ids[i] not in in_campaign]
+    detected = {s: accs for s, accs in groups.items() if len(accs) > 1}
+    singles = [accs[0] for accs in groups.values() if len(accs) == 1]
+    del n_acc
 
     first = acc.features["first_ts"]
     last = acc.features["last_ts"]
     nreq = acc.features["n_requests"]
     account_campaign: dict[str, str] = {}
     campaigns: list[CampaignVerdict] = []
-    link_rows = _links(weighted, members, detected) if detected else {}
+    link_rows = _links(weighted, _members_table(detected), detected) if detected else {}
     for s, accs in detected.items():
-        cid = _campaign_id(accs)
+        cid = s
         ci = camp_index[s]
         for a in accs:
             account_campaign[a] = cid
         assert camp is not None
         hits = hits_for(camp_signals, camp, ci, evidence=True)
-        campaigns.append(CampaignVerdict(
-            campaign_id=cid,
-            account_ids=sorted(accs),
-            n_requests=int(camp.features["n_requests"][ci]),
-            risk=float(max(camp.risk[ci], max(final[acc_index[a]] for a in accs))),
-            flagged=bool(camp.risk[ci] >= cfg.campaign_threshold
-                         or any(flagged[acc_index[a]] for a in accs)),
-            first_seen=camp.features["first_ts"][ci],
-            last_seen=camp.features["last_ts"][ci],
-            hits=hits,
-            links=[LinkEvidence(k, _display_value(k, v, heads), n, tot, w)
-                   for k, v, n, tot, w in link_rows.get(s, [])],
-            techniques=_techniques(camp_signals, hits),
-        ))
+        campaigns.append(
+            CampaignVerdict(
+                campaign_id=cid,
+                account_ids=sorted(accs),
+                n_requests=int(camp.features["n_requests"][ci]),
+                risk=float(max(camp.risk[ci], max(final[acc_index[a]] for a in accs))),
+                flagged=bool(
+                    camp.risk[ci] >= cfg.campaign_threshold
+                    or any(flagged[acc_index[a]] for a in accs)
+                ),
+                first_seen=camp.features["first_ts"][ci],
+                last_seen=camp.features["last_ts"][ci],
+                hits=hits,
+                links=[
+                    LinkEvidence(k, _display_value(k, v, heads), n, tot, w)
+                    for k, v, n, tot, w in link_rows.get(s, [])
+                ],
+                techniques=_techniques(camp_signals, hits),
+            )
+        )
     for a in singles:
         i = acc_index[a]
         cid = _campaign_id([a])
         account_campaign[a] = cid
         hits = hits_for(acc_signals, acc, i, evidence=True)
-        campaigns.append(CampaignVerdict(
-            campaign_id=cid, account_ids=[a], n_requests=int(nreq[i]), risk=float(final[i]),
-            flagged=True, first_seen=first[i], last_seen=last[i], hits=hits,
-            techniques=_techniques(acc_signals, hits),
-        ))
+        campaigns.append(
+            CampaignVerdict(
+                campaign_id=cid,
+                account_ids=[a],
+                n_requests=int(nreq[i]),
+                risk=float(final[i]),
+                flagged=True,
+                first_seen=first[i],
+                last_seen=last[i],
+                hits=hits,
+                techniques=_techniques(acc_signals, hits),
+            )
+        )
     campaigns.sort(key=lambda c: (-c.risk, c.campaign_id))
     _add_samples(ev, campaigns)
 
@@ -396,19 +552,39 @@ def _assemble(
         need_evidence = bool(final[i] >= EVIDENCE_MIN_RISK or a in account_campaign)
         hits = hits_for(acc_signals, acc, i, evidence=need_evidence)
         if a in account_campaign and final[i] > own[i] + 1e-12:
-            hits.insert(0, SignalHit("campaign", 1.0, float(final[i] - own[i]), {},
-                                     f"member of campaign {account_campaign[a]}"))
-        accounts.append(AccountVerdict(
-            account_id=a, risk=float(final[i]), flagged=bool(flagged[i]), n_requests=int(nreq[i]),
-            first_seen=first[i], last_seen=last[i], campaign_id=account_campaign.get(a),
-            own_risk=float(own[i]), hits=hits,
-        ))
+            hits.insert(
+                0,
+                SignalHit(
+                    "campaign",
+                    1.0,
+                    float(final[i] - own[i]),
+                    {},
+                    f"member of campaign {account_campaign[a]}",
+                ),
+            )
+        accounts.append(
+            AccountVerdict(
+                account_id=a,
+                risk=float(final[i]),
+                flagged=bool(flagged[i]),
+                n_requests=int(nreq[i]),
+                first_seen=first[i],
+                last_seen=last[i],
+                campaign_id=account_campaign.get(a),
+                own_risk=float(own[i]),
+                hits=hits,
+            )
+        )
     starts = [x for x in first if x is not None]
     ends = [x for x in last if x is not None]
     return ScanResult(
-        accounts=accounts, campaigns=campaigns, ingest=ingest,
-        window_start=min(starts) if starts else None, window_end=max(ends) if ends else None,
-        threshold=model.threshold, n_events=int(nreq.sum()),
+        accounts=accounts,
+        campaigns=campaigns,
+        ingest=ingest,
+        window_start=min(starts) if starts else None,
+        window_end=max(ends) if ends else None,
+        threshold=model.threshold,
+        n_events=int(nreq.sum()),
     )
 
 
@@ -424,8 +600,9 @@ def _techniques(signals: Sequence[Signal], hits: list[SignalHit]) -> list[str]:
 def _links(
     weighted: ir.Table, members: pa.Table, detected: dict[str, list[str]]
 ) -> dict[str, list[tuple[str, str, int, int, float]]]:
-    keep = members.filter(pc.is_in(members.column("subject"),
-                                   value_set=pa.array(list(detected), pa.string())))
+    keep = members.filter(
+        pc.is_in(members.column("subject"), value_set=pa.array(list(detected), pa.string()))
+    )
     mem = ibis.memtable(keep)
     j = weighted.join(mem, "account_id")
     agg = j.group_by(["subject", "kind", "value"]).aggregate(
@@ -444,10 +621,10 @@ def _add_samples(ev: ir.Table, campaigns: list[CampaignVerdict], per: int = 5) -
     if not campaigns:
         return
     rows = [(a, c.campaign_id) for c in campaigns for a in c.account_ids]
-    mem = ibis.memtable(pa.table({"account_id": [a for a, _ in rows],
-                                  "cid": [c for _, c in rows]}))
-    j = ev.select("account_id", "prompt", "ts", "intent_cot", "intent_reveal", "intent_rubric",
-                  "intent_synth").join(mem, "account_id")
+    mem = ibis.memtable(pa.table({"account_id": [a for a, _ in rows], "cid": [c for _, c in rows]}))
+    j = ev.select(
+        "account_id", "prompt", "ts", "intent_cot", "intent_reveal", "intent_rubric", "intent_synth"
+    ).join(mem, "account_id")
     intent = (j.intent_cot | j.intent_reveal | j.intent_rubric | j.intent_synth).cast("int8")
     w = ibis.window(group_by=j.cid, order_by=[ibis.desc(intent), j.ts])
     ranked = j.mutate(_r=ibis.row_number().over(w))

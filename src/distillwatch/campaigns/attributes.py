@@ -7,7 +7,9 @@ Kinds (see ``config/campaigns.toml`` for their base weights):
 - ``ip_prefix``: the client's IPv4 /24 or IPv6 /64,
 - ``asn_created``: a hosting ASN together with the day the account was created,
 - ``ua_created``: the user agent together with the hour the account was created,
-- ``template``: a prompt template (head or tail cluster) dominating the account's traffic.
+- ``template``: a prompt template (head or tail cluster) dominating the account's traffic
+  (at least ``template_min_share`` of its requests and ``template_min_count`` of them, so
+  that two people who once asked the same popular question are not linked).
 
 >>> ip_prefix("203.0.113.77"), ip_prefix("2001:db8:1:2:3::1"), ip_prefix("nonsense")
 ('203.0.113.0/24', '2001:db8:1:2::/64', None)
@@ -38,8 +40,10 @@ def ip_prefix_table(ips: pa.Array) -> pa.Table:
     """Map distinct IP strings to their prefix (done in Python: few distinct values)."""
     values = [v for v in ips.to_pylist() if v]
     return pa.table(
-        {"ip": pa.array(values, pa.string()),
-         "prefix": pa.array([ip_prefix(v) for v in values], pa.string())}
+        {
+            "ip": pa.array(values, pa.string()),
+            "prefix": pa.array([ip_prefix(v) for v in values], pa.string()),
+        }
     )
 
 
@@ -49,6 +53,7 @@ def account_attributes(
     hosting_asns: list[int],
     *,
     template_min_share: float = 0.3,
+    template_min_count: int = 5,
 ) -> ir.Table:
     """``account_id, kind, value`` for every linkable attribute of every account."""
     payment = ev.filter(ev.payment_fingerprint.notnull()).select(
@@ -75,11 +80,15 @@ def account_attributes(
     heads = ev.group_by(["account_id", "head_tid"]).aggregate(c=ev.count())
     tails = ev.group_by(["account_id", "tail_tid"]).aggregate(c=ev.count())
     head_t = heads.join(per_acc, "account_id")
-    head_t = head_t.filter(head_t.c >= head_t._n * template_min_share).select(
+    head_t = head_t.filter(
+        (head_t.c >= head_t._n * template_min_share) & (head_t.c >= template_min_count)
+    ).select(
         "account_id", kind=ibis.literal("template"), value="h" + head_t.head_tid.cast("string")
     )
     tail_t = tails.join(per_acc, "account_id")
-    tail_t = tail_t.filter(tail_t.c >= tail_t._n * template_min_share).select(
+    tail_t = tail_t.filter(
+        (tail_t.c >= tail_t._n * template_min_share) & (tail_t.c >= template_min_count)
+    ).select(
         "account_id", kind=ibis.literal("template"), value="t" + tail_t.tail_tid.cast("string")
     )
     return ibis.union(payment, org, ip, asn, ua, head_t, tail_t, distinct=True)

@@ -46,13 +46,17 @@ def link_pairs(
         w=shared.base * ibis.least(1.0, (rarity_k0 / shared.k.cast("float64")).sqrt())
     )
     weighted = attrs.join(shared, ["kind", "value"])
-    left = weighted.select(a="account_id", kind="kind", value="value", w="w")
+    left = weighted.select(a="account_id", kind="kind", value="value", w="w", base="base")
     right = weighted.select(b="account_id", kind2="kind", value2="value")
     pairs = left.join(
         right, (left.kind == right.kind2) & (left.value == right.value2) & (left.a < right.b)
     )
-    edges = pairs.group_by(["a", "b"]).aggregate(
-        weight=pairs.w.sum(), kinds=pairs.kind.collect(distinct=True)
+    # Several values of one kind (e.g. many shared /24s of a rotating proxy pool) count
+    # at most as much as one rare value of that kind: one kind alone never outweighs it.
+    per_kind = pairs.group_by(["a", "b", "kind"]).aggregate(w=pairs.w.sum(), base=pairs.base.max())
+    per_kind = per_kind.mutate(w=ibis.least(per_kind.w, per_kind.base))
+    edges = per_kind.group_by(["a", "b"]).aggregate(
+        weight=per_kind.w.sum(), kinds=per_kind.kind.collect()
     )
     return edges, weighted
 
@@ -96,8 +100,10 @@ def cluster_accounts(
 
             random.seed(seed)
             part = sub.community_leiden(
-                objective_function="modularity", weights="weight",
-                resolution=leiden_resolution, n_iterations=-1,
+                objective_function="modularity",
+                weights="weight",
+                resolution=leiden_resolution,
+                n_iterations=-1,
             )
             parts = [[comp[v] for v in members] for members in part if len(members) >= 2]
         for members in parts:

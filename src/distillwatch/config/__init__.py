@@ -42,8 +42,10 @@ def _weights(table: Any, where: str) -> dict[str, float]:
     for sid, w in weights.items():
         if sid not in SIGNALS:
             raise ConfigError(f"{where}.{sid} names no signal; known: {', '.join(SIGNALS)}")
-        if w < 0:
-            raise ConfigError(f"{where}.{sid} must be >= 0 (signals only raise risk)")
+        if SIGNALS[sid].lowers_risk and w > 0:
+            raise ConfigError(f"{where}.{sid} must be <= 0 ({sid} is evidence against extraction)")
+        if not SIGNALS[sid].lowers_risk and w < 0:
+            raise ConfigError(f"{where}.{sid} must be >= 0 (this signal can only raise risk)")
     return weights
 
 

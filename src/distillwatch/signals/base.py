@@ -68,6 +68,8 @@ class Signal(ABC):
     title: ClassVar[str]
     #: feature columns read by :meth:`score` and :meth:`evidence`
     inputs: ClassVar[tuple[str, ...]]
+    #: True for evidence against extraction: the risk model gives it a weight <= 0
+    lowers_risk: ClassVar[bool] = False
     #: ATLAS technique ids this signal's evidence supports
     techniques: ClassVar[tuple[str, ...]] = ()
     #: parameter defaults; ``config/signals.toml`` may override them

@@ -17,6 +17,7 @@ from distillwatch.signals.intent import ExtractionIntent
 from distillwatch.signals.linkage import Linkage
 from distillwatch.signals.pivot import ReleasePivot
 from distillwatch.signals.provenance import Provenance
+from distillwatch.signals.repetition import Repetition
 from distillwatch.signals.templates import Templates
 from distillwatch.signals.volume import Volume
 
@@ -30,6 +31,7 @@ SIGNALS: dict[str, type[Signal]] = {
         Templates,
         ExtractionIntent,
         Coverage,
+        Repetition,
         Provenance,
         ReleasePivot,
         Linkage,

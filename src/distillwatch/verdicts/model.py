@@ -1,8 +1,9 @@
 """From signal scores to one calibrated risk per subject.
 
 ``risk = sigmoid(bias + sum_i weight_i * score_i)``. Each signal's contribution to the
-log-odds (``weight_i * score_i``) is kept for the explanation. Weights are non-negative (a
-signal can only raise risk) and fitted by :func:`fit_logistic` on labelled simulator
+log-odds (``weight_i * score_i``) is kept for the explanation. Weights are non-negative
+(a signal can only raise risk) except for signals of evidence *against* extraction
+(``Signal.lowers_risk``), whose weights are non-positive; they are fitted by :func:`fit_logistic` on labelled simulator
 traffic from training seeds; the fitted values live in ``config/model.toml``.
 
 >>> import numpy as np
@@ -48,23 +49,26 @@ class RiskModel:
 
 def fit_logistic(
     x: Array, y: npt.NDArray[np.int_], *, l2: float = 0.05, iters: int = 4000, lr: float = 0.5,
-    sample_weight: Array | None = None,
+    sample_weight: Array | None = None, signs: Array | None = None,
 ) -> tuple[float, Array]:
-    """Non-negative L2-regularised logistic regression by projected gradient descent.
+    """Sign-constrained L2-regularised logistic regression by projected gradient descent.
 
-    Returns ``(bias, weights)``. Classes are balanced through ``sample_weight`` by default
-    so that the rare attack class is not ignored.
+    ``signs[j]`` is +1 (weight >= 0, the default) or -1 (weight <= 0, for evidence against
+    extraction). Returns ``(bias, weights)``. Classes are balanced through
+    ``sample_weight`` by default so that the rare attack class is not ignored.
     """
     n, d = x.shape
     if sample_weight is None:
         pos = max(int(y.sum()), 1)
         neg = max(n - pos, 1)
         sample_weight = np.where(y == 1, 0.5 / pos, 0.5 / neg).astype(np.float64)
+    sign = np.ones(d) if signs is None else np.asarray(signs, dtype=np.float64)
     w = np.zeros(d)
     b = 0.0
     for _ in range(iters):
         p = sigmoid(x @ w + b)
         g = (p - y) * sample_weight
-        w = np.maximum(w - lr * (x.T @ g + l2 * w / n), 0.0)
+        w = w - lr * (x.T @ g + l2 * w / n)
+        w = np.where(sign * w < 0.0, 0.0, w)
         b -= lr * float(g.sum())
     return b, w

@@ -1,0 +1,81 @@
+"""The three commands as a user runs them: simulate -> scan -> evaluate, real processes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent / "distillwatch"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("e2e")
+    sim = run("simulate", "--out", str(base / "traffic"), "--seed", "5", "--scale", "0.08")
+    assert sim.returncode == 0, sim.stderr
+    scan = run("scan", str(base / "traffic" / "events.jsonl.gz"), "--out", str(base / "scan"))
+    assert scan.returncode == 0, scan.stderr
+    return base
+
+
+def test_scan_writes_every_contract_file(scanned):
+    for name in ("accounts.csv", "campaigns.csv", "report.html", "intel.json",
+                 "quarantine.jsonl"):
+        assert (scanned / "scan" / name).is_file(), name
+    with (scanned / "scan" / "accounts.csv").open() as fh:
+        header = next(csv.reader(fh))
+    assert header[:5] == ["account_id", "risk", "flagged", "campaign_id", "signals"]
+    bundle = json.loads((scanned / "scan" / "intel.json").read_text())
+    assert bundle["type"] == "bundle"
+
+
+def test_attacks_rank_above_benign_and_hydra_is_grouped(scanned):
+    truth = {r["account_id"]: r for r in csv.DictReader((scanned / "traffic" / "truth.csv").open())}
+    rows = list(csv.DictReader((scanned / "scan" / "accounts.csv").open()))
+    assert {r["account_id"] for r in rows} == set(truth)
+    attack = [float(r["risk"]) for r in rows if truth[r["account_id"]]["label"] == "attack"]
+    benign = [float(r["risk"]) for r in rows if truth[r["account_id"]]["label"] == "benign"]
+    assert sum(attack) / len(attack) > 0.5 > sum(benign) / len(benign)
+    hydra = {r["campaign_id"] for r in rows if truth[r["account_id"]]["persona"] == "hydra"}
+    assert len(hydra) == 1 and "" not in hydra
+
+
+def test_evaluate_reads_the_scan(scanned):
+    out = scanned / "metrics.json"
+    res = run("evaluate", str(scanned / "scan"), str(scanned / "traffic" / "truth.csv"),
+              "--json", str(out))
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads(out.read_text())
+    assert 0.0 <= metrics["auroc"] <= 1.0
+
+
+def test_missing_input_is_one_line_and_exit_2(tmp_path):
+    res = run("scan", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "nope.jsonl" in res.stderr
+
+
+def test_bad_records_are_quarantined_and_good_ones_scanned(tmp_path):
+    good = {"request_id": "r1", "ts": "2026-11-02T10:00:00Z", "account_id": "a1",
+            "model": "m", "prompt": "Explain photosynthesis step by step."}
+    lines = [json.dumps(good), "{not json", json.dumps({**good, "request_id": "r2",
+                                                         "account_id": None}),
+             json.dumps({**good, "request_id": "r3"})]
+    src = tmp_path / "events.jsonl"
+    src.write_text("\n".join(lines) + "\n")
+    res = run("scan", str(src), "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    q = [json.loads(x) for x in (tmp_path / "o" / "quarantine.jsonl").read_text().splitlines()]
+    assert len(q) == 2 and all(":" in e["source"] for e in q)
+    rows = list(csv.DictReader((tmp_path / "o" / "accounts.csv").open()))
+    assert [r["account_id"] for r in rows] == ["a1"]
