@@ -18,10 +18,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from distillwatch.config import load_scan_config
 from distillwatch.ingest import load_events
-from distillwatch.pipeline import Scored, run_scan
+from distillwatch.pipeline import Scored, add_text_features, run_scan
+from distillwatch.results import IngestSummary
 from distillwatch.signals.registry import SIGNALS
 from distillwatch.sim import SimConfig, parse_mix, simulate
 from distillwatch.sim.personas import PERSONAS
@@ -33,33 +36,48 @@ MIXES = ["", "hydra=0,batch_classifier=2", "aggregator=2,eval_researcher=2,cot_h
 
 def collect(
     seed: int, mix: str, tmp: Path
-) -> tuple[Scored, Scored | None, dict[str, str], dict[str, str]]:
-    out = tmp / f"s{seed}-{abs(hash(mix)) % 1000}"
+) -> tuple[Scored, Scored, dict[str, str], dict[str, str], dict[str, str]]:
+    out = tmp / f"s{seed}-{mix.replace(',', '_').replace('=', '') or 'default'}"
+    cached = out / "events-with-text.parquet"
+    if cached.exists():
+        truth = {r["account_id"]: r["label"] for r in csv.DictReader((out / "truth.csv").open())}
+        events = pq.read_table(cached)
+        summary = IngestSummary(n_read=events.num_rows, n_ok=events.num_rows)
+        return _score(events, summary, truth)
     simulate(SimConfig(out=out, seed=seed, days=7, scale=1.0, mix=parse_mix(mix or None, PERSONAS)))
     truth = {r["account_id"]: r["label"] for r in csv.DictReader((out / "truth.csv").open())}
     events, summary = load_events([out / "events.jsonl.gz"], out / "q.jsonl", progress=False)
+    events = add_text_features(events)
+    pq.write_table(events, cached)
+    return _score(events, summary, truth)
+
+
+def _score(
+    events: pa.Table, summary: IngestSummary, truth: dict[str, str]
+) -> tuple[Scored, Scored, dict[str, str], dict[str, str], dict[str, str]]:
     got: dict[str, object] = {}
 
-    def keep(acc: Scored, camp: Scored | None, members) -> None:  # type: ignore[no-untyped-def]
+    def keep(acc: Scored, camp: Scored | None, members: pa.Table) -> None:
         got["acc"], got["camp"] = acc, camp
         got["members"] = dict(
             zip(
-                members.column("subject").to_pylist(),
                 members.column("account_id").to_pylist(),
+                members.column("subject").to_pylist(),
                 strict=True,
             )
         )
 
     run_scan(events, summary, load_scan_config(), inspect=keep)
+    member_of: dict[str, str] = got["members"]  # type: ignore[assignment]
     membership: dict[str, list[str]] = {}
-    for a, s in zip(got["members"].values(), got["members"].keys(), strict=True):  # type: ignore[union-attr]
+    for a, s in member_of.items():
         membership.setdefault(s, []).append(a)
     camp_label = {}
     for s, accs in membership.items():
         camp_label[s] = (
             "attack" if sum(truth.get(a) == "attack" for a in accs) * 2 > len(accs) else "benign"
         )
-    return got["acc"], got["camp"], truth, camp_label  # type: ignore[return-value]
+    return got["acc"], got["camp"], truth, camp_label, member_of  # type: ignore[return-value]
 
 
 def matrix(sc: Scored, ids: list[str]) -> np.ndarray:
@@ -71,52 +89,69 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--fpr", type=float, default=0.001)
     ap.add_argument("--write", action="store_true")
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="keep simulated traffic here and reuse it on the next run",
+    )
     args = ap.parse_args()
-    xa, ya, xc, yc = [], [], [], []
+    runs = []
     acc_ids = camp_ids = None
     with tempfile.TemporaryDirectory() as tmpdir:
+        work = args.work or Path(tmpdir)
         for seed in args.seeds:
             for mix in MIXES:
-                acc, camp, truth, camp_label = collect(seed, mix, Path(tmpdir))
+                acc, camp, truth, camp_label, members = collect(seed, mix, work)
                 acc_ids = list(acc.scores)
-                xa.append(matrix(acc, acc_ids))
-                ya.append(np.array([truth.get(a) == "attack" for a in acc.ids], dtype=int))
-                if camp is not None:
-                    camp_ids = list(camp.scores)
-                    xc.append(matrix(camp, camp_ids))
-                    yc.append(np.array([camp_label[s] == "attack" for s in camp.ids], dtype=int))
+                assert camp is not None
+                camp_ids = list(camp.scores)
+                runs.append((acc, camp, truth, camp_label, members))
                 print(f"seed {seed} mix {mix or 'default'}: {len(acc.ids)} accounts")
     assert acc_ids is not None and camp_ids is not None
-    x, y = np.vstack(xa), np.concatenate(ya)
+    x = np.vstack([matrix(r[0], acc_ids) for r in runs])
+    y = np.concatenate([[r[2].get(a) == "attack" for a in r[0].ids] for r in runs]).astype(int)
     signs = np.array([-1.0 if SIGNALS[k].lowers_risk else 1.0 for k in acc_ids])
     bias, w = fit_logistic(x, y, signs=signs)
-    model = RiskModel(bias, dict(zip(acc_ids, w, strict=True)), 0.5)
-    risk, _ = model.risk({k: x[:, i] for i, k in enumerate(acc_ids)})
-    benign = np.sort(risk[y == 0])[::-1]
-    k = int(np.floor(args.fpr * len(benign)))
-    thr = float(min(0.99, max(0.5, benign[k] + 1e-3)))
-    print(
-        f"accounts: bias {bias:.3f} threshold {thr:.4f} "
-        f"train recall {(risk[y == 1] >= thr).mean():.4f} fpr {(risk[y == 0] >= thr).mean():.5f}"
-    )
-    xcm, ycm = np.vstack(xc), np.concatenate(yc)
+    xcm = np.vstack([matrix(r[1], camp_ids) for r in runs])
+    ycm = np.concatenate([[r[3][s] == "attack" for s in r[1].ids] for r in runs]).astype(int)
     csigns = np.array([-1.0 if SIGNALS[k].lowers_risk else 1.0 for k in camp_ids])
     cbias, cw = fit_logistic(xcm, ycm, signs=csigns)
+    model = RiskModel(bias, dict(zip(acc_ids, w, strict=True)), 0.5)
     cmodel = RiskModel(cbias, dict(zip(camp_ids, cw, strict=True)), 0.5)
-    crisk, _ = cmodel.risk({k: xcm[:, i] for i, k in enumerate(camp_ids)})
-    cben = np.sort(crisk[ycm == 0])[::-1]
-    cthr = float(min(0.99, max(0.5, (cben[0] + 1e-3) if len(cben) else 0.5)))
-    print(f"campaigns: bias {cbias:.3f} threshold {cthr:.4f} n={len(ycm)} attack={ycm.sum()}")
+    # One operating point on what is flagged: an account's risk is its own or its
+    # cluster's, whichever is higher (pipeline._flags).
+    finals, labels = [], []
+    for acc, camp, truth, _, members in runs:
+        own, _ = model.risk(acc.scores)
+        crisk, _ = cmodel.risk(camp.scores)
+        cidx = {s: i for i, s in enumerate(camp.ids)}
+        final = own.copy()
+        for i, a in enumerate(acc.ids):
+            if a in members:
+                final[i] = max(final[i], crisk[cidx[members[a]]])
+        finals.append(final)
+        labels.append(np.array([truth.get(a) == "attack" for a in acc.ids]))
+    final, lab = np.concatenate(finals), np.concatenate(labels)
+    benign = np.sort(final[~lab])[::-1]
+    k = int(np.floor(args.fpr * len(benign)))
+    thr = float(min(0.99999, max(0.5, benign[k] + 1e-5)))
+    cthr = thr
+    print(
+        f"threshold {thr:.4f}: train recall {(final[lab] >= thr).mean():.4f} "
+        f"fpr {(final[~lab] >= thr).mean():.5f} over {len(final)} accounts"
+    )
     lines = [
         "# Risk model: risk = sigmoid(bias + sum(weight[signal] * score[signal])), one model for",
         "# accounts and one for campaigns (clusters of linked accounts).",
         f"# Fitted by tools/fit_model.py on simulator training seeds {args.seeds} (default mix",
-        "# and perturbed mixes); never on the held-out seed used for reporting (docs/detection.md).",
+        "# and perturbed mixes); never on the held-out seed used for reporting",
+        "# (docs/detection.md).",
         "[model]",
-        f"bias = {bias:.4f}",
-        f"threshold = {thr:.4f}",
-        f"campaign_bias = {cbias:.4f}",
-        f"campaign_threshold = {cthr:.4f}",
+        f"bias = {bias:.6f}",
+        f"threshold = {thr:.6f}",
+        f"campaign_bias = {cbias:.6f}",
+        f"campaign_threshold = {cthr:.6f}",
         "",
         "[model.weights]",
         *[f"{k} = {v:.4f}" for k, v in zip(acc_ids, w, strict=True)],
