@@ -170,7 +170,8 @@ def _to_numpy(table: pa.Table) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name in table.column_names:
         col = table.column(name)
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_timestamp(col.type) or pa.types.is_list(col.type):
+        t = col.type
+        if pa.types.is_string(t) or pa.types.is_timestamp(t) or pa.types.is_list(t):
             out[name] = np.asarray(col.to_pylist(), dtype=object)
         else:
             out[name] = col.to_numpy(zero_copy_only=False).astype(np.float64)
