@@ -37,13 +37,37 @@ def main() -> None:
     if not events.exists():
         # scale 1 for 7 days is about 300k events; scale linearly to the target.
         probe = base / "probe"
-        subprocess.run([str(BIN), "simulate", "--out", str(probe), "--seed", "11", "--scale",
-                        "0.25", "--quiet"], check=True)
+        subprocess.run(
+            [
+                str(BIN),
+                "simulate",
+                "--out",
+                str(probe),
+                "--seed",
+                "11",
+                "--scale",
+                "0.25",
+                "--quiet",
+            ],
+            check=True,
+        )
         per_scale = count_lines(probe / "events.jsonl.gz") / 0.25
         scale = args.events / per_scale
         t = time.perf_counter()
-        subprocess.run([str(BIN), "simulate", "--out", str(traffic), "--seed", "11", "--scale",
-                        f"{scale:.3f}", "--quiet"], check=True)
+        subprocess.run(
+            [
+                str(BIN),
+                "simulate",
+                "--out",
+                str(traffic),
+                "--seed",
+                "11",
+                "--scale",
+                f"{scale:.3f}",
+                "--quiet",
+            ],
+            check=True,
+        )
         print(f"simulated at scale {scale:.2f} in {time.perf_counter() - t:.1f}s")
     n = count_lines(events)
     out = base / "scan"

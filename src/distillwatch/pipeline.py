@@ -444,8 +444,7 @@ def _campaign_groups(
         (x, y)
         for (x, y), n in cross.items()
         if n >= max(3.0, share * min(len(seeds[x]), len(seeds[y])))
-        or ((len(seeds[x]) == 1 or len(seeds[y]) == 1)
-        and n >= 1)
+        or ((len(seeds[x]) == 1 or len(seeds[y]) == 1) and n >= 1)
     ]
     g.add_edges(sorted(links))
     groups: dict[str, list[str]] = {}

@@ -53,8 +53,11 @@ class AccountVerdict:
 
     def top_signals(self, k: int = 3) -> list[str]:
         """Ids of the signals that raised risk most, strongest first."""
-        return [h.signal_id for h in sorted(self.hits, key=lambda h: -h.contribution)[:k]
-                if h.contribution > 0]
+        return [
+            h.signal_id
+            for h in sorted(self.hits, key=lambda h: -h.contribution)[:k]
+            if h.contribution > 0
+        ]
 
 
 @dataclass
@@ -75,8 +78,11 @@ class CampaignVerdict:
     sample_prompts: list[str] = field(default_factory=list)
 
     def top_signals(self, k: int = 4) -> list[str]:
-        return [h.signal_id for h in sorted(self.hits, key=lambda h: -h.contribution)[:k]
-                if h.contribution > 0]
+        return [
+            h.signal_id
+            for h in sorted(self.hits, key=lambda h: -h.contribution)[:k]
+            if h.contribution > 0
+        ]
 
 
 @dataclass

@@ -83,9 +83,7 @@ def subject_features(
     followup = (ev.n_messages.fill_null(1) > 1) | (
         ev.conversation_id.notnull()
         & (
-            ev.conversation_id.count().over(
-                ibis.window(group_by=[ev.subject, ev.conversation_id])
-            )
+            ev.conversation_id.count().over(ibis.window(group_by=[ev.subject, ev.conversation_id]))
             > 1
         )
     )

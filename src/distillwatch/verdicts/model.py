@@ -3,8 +3,9 @@
 ``risk = sigmoid(bias + sum_i weight_i * score_i)``. Each signal's contribution to the
 log-odds (``weight_i * score_i``) is kept for the explanation. Weights are non-negative
 (a signal can only raise risk) except for signals of evidence *against* extraction
-(``Signal.lowers_risk``), whose weights are non-positive; they are fitted by :func:`fit_logistic` on labelled simulator
-traffic from training seeds; the fitted values live in ``config/model.toml``.
+(``Signal.lowers_risk``), whose weights are non-positive. They are fitted by
+:func:`fit_logistic` on labelled simulator traffic from training seeds; the fitted values
+live in ``config/model.toml``.
 
 >>> import numpy as np
 >>> m = RiskModel(bias=-4.0, weights={"a": 6.0}, threshold=0.5)
@@ -48,8 +49,14 @@ class RiskModel:
 
 
 def fit_logistic(
-    x: Array, y: npt.NDArray[np.int_], *, l2: float = 0.05, iters: int = 4000, lr: float = 0.5,
-    sample_weight: Array | None = None, signs: Array | None = None,
+    x: Array,
+    y: npt.NDArray[np.int_],
+    *,
+    l2: float = 0.05,
+    iters: int = 4000,
+    lr: float = 0.5,
+    sample_weight: Array | None = None,
+    signs: Array | None = None,
 ) -> tuple[float, Array]:
     """Sign-constrained L2-regularised logistic regression by projected gradient descent.
 
