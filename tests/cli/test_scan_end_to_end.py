@@ -47,10 +47,13 @@ def test_attacks_rank_above_benign_and_hydra_is_grouped(scanned):
     attack = [float(r["risk"]) for r in rows if truth[r["account_id"]]["label"] == "attack"]
     benign = [float(r["risk"]) for r in rows if truth[r["account_id"]]["label"] == "benign"]
     assert sum(attack) / len(attack) > 0.5 > sum(benign) / len(benign)
-    hydra = [r["campaign_id"] for r in rows if truth[r["account_id"]]["persona"] == "hydra"]
-    biggest = max(hydra.count(c) for c in set(hydra) if c)
-    # At this tiny scale a few card groups may stay apart; most of the hydra is one campaign.
-    assert biggest >= 0.7 * len(hydra)
+    hydra = [
+        r["campaign_id"]
+        for r in rows
+        if truth[r["account_id"]]["persona"] == "hydra" and r["flagged"] == "true"
+    ]
+    # Flagged hydra accounts are attributed to one campaign, not one each.
+    assert hydra and len(set(hydra)) == 1 and hydra[0]
 
 
 def test_evaluate_reads_the_scan(scanned):
