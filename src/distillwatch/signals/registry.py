@@ -12,6 +12,7 @@ from distillwatch.signals.automation import Automation
 from distillwatch.signals.base import Signal
 from distillwatch.signals.conversation import ConversationShape
 from distillwatch.signals.coverage import Coverage
+from distillwatch.signals.fresh_intent import FreshIntent
 from distillwatch.signals.harvest import HarvestParams
 from distillwatch.signals.intent import ExtractionIntent
 from distillwatch.signals.linkage import Linkage
@@ -30,6 +31,7 @@ SIGNALS: dict[str, type[Signal]] = {
         ConversationShape,
         Templates,
         ExtractionIntent,
+        FreshIntent,
         Coverage,
         Repetition,
         Provenance,
