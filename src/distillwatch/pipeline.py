@@ -57,6 +57,8 @@ Progress = Callable[[str], None]
 TEXT_BATCH_ROWS = 65_536
 #: below this many events the text step runs in-process (a pool costs ~1 s to start)
 PARALLEL_MIN_ROWS = 100_000
+#: DuckDB spills to the scan's work directory beyond this
+DUCKDB_MEMORY_LIMIT = "2GB"
 #: accounts below this risk get no evidence records (only their top signal ids)
 EVIDENCE_MIN_RISK = 0.05
 
@@ -93,9 +95,9 @@ def add_text_features(
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     out: list[pa.RecordBatch] = []
     if n_workers > 1 and events.num_rows >= PARALLEL_MIN_ROWS:
-        # fork: no DuckDB connection or file handle is open yet, and children only run
-        # the pure text function (spawn would re-import the caller's main module).
-        ctx = multiprocessing.get_context("fork")
+        # spawn: workers start small instead of sharing (and counting) the parent's
+        # memory; callers run from a script need the usual `if __name__ == "__main__"`.
+        ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
             for batch in pool.map(text_features, batches):
                 out.append(batch)
@@ -149,18 +151,22 @@ def model_limits(ev: ir.Table, overrides: dict[str, float]) -> ir.Table:
 
 
 def prepare(con: Any, events: pa.Table, cfg: ScanConfig) -> ir.Table:
-    """Register the enriched events in DuckDB with the derived columns the features read."""
-    raw = con.create_table("raw_events", events.drop_columns(["extra"]), overwrite=True)
+    """Copy the enriched events into DuckDB once, with the derived columns features read.
+
+    The Arrow table is read in place (no intermediate DuckDB copy), so the caller can free
+    it as soon as this returns.
+    """
+    raw = ibis.memtable(events.drop_columns(["extra"]))
     limits = model_limits(raw, dict(cfg.extra.get("model_limits", {})))
     joined = raw.left_join(limits, raw.model == limits.model)
     ev = joined.select(
         *[raw[c] for c in raw.columns],
         subject=raw.account_id,
-        max_ratio=(raw.max_tokens.cast("float64") / ibis.greatest(limits.ref, 1.0)).fill_null(0.0),
+        max_ratio=(raw.max_tokens.cast("float64") / ibis.greatest(limits.ref, 1.0)).fill_null(
+            0.0
+        ),
     )
-    table = con.create_table("events", ev, overwrite=True)
-    con.drop_table("raw_events")
-    return table
+    return con.create_table("events", ev, overwrite=True)
 
 
 # ---------------------------------------------------------------- features
@@ -289,7 +295,7 @@ def run_scan(
     events, heads = add_template_ids(events)
     tmp = tempfile.TemporaryDirectory(dir=work_dir) if work_dir else tempfile.TemporaryDirectory()
     with tmp as tmpdir:
-        con = ibis.duckdb.connect(temp_directory=tmpdir)
+        con = ibis.duckdb.connect(temp_directory=tmpdir, memory_limit=DUCKDB_MEMORY_LIMIT)
         ev = prepare(con, events, cfg)
         del events
         progress("accounts")

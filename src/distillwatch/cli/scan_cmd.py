@@ -84,7 +84,10 @@ def _scan(inputs: list[Path], out: Path, config: Path | None, *, quiet: bool) ->
         def progress(stage: str) -> None:
             status.update(f"{STAGES.get(stage, stage)} ({time.perf_counter() - started:.0f}s)")
 
-        result = run_scan(events, summary, cfg, progress=progress, work_dir=out)
+        # Hand the only reference to the pipeline, which frees the table once DuckDB has it.
+        holder = [events]
+        del events
+        result = run_scan(holder.pop(), summary, cfg, progress=progress, work_dir=out)
     paths = write_outputs(result, out)
     if not quiet:
         print_summary(result, Console(), paths["report.html"])
