@@ -162,9 +162,7 @@ def prepare(con: Any, events: pa.Table, cfg: ScanConfig) -> ir.Table:
     ev = joined.select(
         *[raw[c] for c in raw.columns],
         subject=raw.account_id,
-        max_ratio=(raw.max_tokens.cast("float64") / ibis.greatest(limits.ref, 1.0)).fill_null(
-            0.0
-        ),
+        max_ratio=(raw.max_tokens.cast("float64") / ibis.greatest(limits.ref, 1.0)).fill_null(0.0),
     )
     return con.create_table("events", ev, overwrite=True)
 
