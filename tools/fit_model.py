@@ -1,6 +1,6 @@
 """Fit the risk model's weights and operating points on simulator TRAINING seeds.
 
-    .venv/bin/python tools/fit_model.py --seeds 1 2 --write
+    .venv/bin/python tools/fit_model.py --seeds 1 2 3 4 5 6 --fpr 0.001 --write
 
 Simulates each training seed (with the default mix and with perturbed mixes so the fit
 does not depend on one mix), scans it, and fits two non-negative logistic models: one over
