@@ -3,11 +3,13 @@
     .venv/bin/python tools/fit_model.py --seeds 1 2 3 4 5 6 --fpr 0.001 --write
 
 Simulates each training seed (with the default mix and with perturbed mixes so the fit
-does not depend on one mix), scans it, and fits two non-negative logistic models: one over
-account signal scores, one over cluster signal scores. The account threshold is set so
-that at most ``--fpr`` of benign accounts of the training data are flagged (with margin);
-the held-out seed used for reporting (7 by default, see docs/detection.md) is never used
-here. Prints the fitted values; ``--write`` stores them in config/model.toml.
+does not depend on one mix), scans it, and fits two sign-constrained logistic models: one
+over account signal scores, one over cluster signal scores. One threshold on the final
+risk (an account's own or its cluster's, whichever is higher) is set so that at most
+``--fpr`` of the training benign accounts are flagged. The seeds used for reporting
+(docs/detection.md) are never used here. Prints the fitted values; ``--write`` stores
+them in config/model.toml. ``--work DIR`` keeps the simulated traffic (with its text
+features) for the next run.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def matrix(sc: Scored, ids: list[str]) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])
     ap.add_argument("--fpr", type=float, default=0.001)
     ap.add_argument("--write", action="store_true")
     ap.add_argument(
