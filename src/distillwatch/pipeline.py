@@ -21,7 +21,6 @@ import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -489,13 +488,11 @@ def _assemble(
     flagged: np.ndarray,
     final: np.ndarray,
 ) -> ScanResult:
-    n_acc = len(acc.ids)
     acc_index = {a: i for i, a in enumerate(acc.ids)}
     own = acc.risk
     camp_index = {s: i for i, s in enumerate(camp.ids)} if camp else {}
     detected = {s: accs for s, accs in groups.items() if len(accs) > 1}
     singles = [accs[0] for accs in groups.values() if len(accs) == 1]
-    del n_acc
 
     first = acc.features["first_ts"]
     last = acc.features["last_ts"]
@@ -638,7 +635,3 @@ def _add_samples(ev: ir.Table, campaigns: list[CampaignVerdict], per: int = 5) -
         by_cid.setdefault(r["cid"], []).append((r["prompt"] or "")[:500])
     for c in campaigns:
         c.sample_prompts = by_cid.get(c.campaign_id, [])
-
-
-def window(result: ScanResult) -> tuple[datetime | None, datetime | None]:
-    return result.window_start, result.window_end
