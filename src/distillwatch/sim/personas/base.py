@@ -347,6 +347,50 @@ class Persona(ABC):
             ts += rng.uniform(*gap)
         return calls
 
+    def roaming(
+        self, rng: random.Random, account: Account, probability: float
+    ) -> Callable[[random.Random], Endpoint]:
+        """Endpoint picker of a person who sometimes (40% of sessions) connects from
+        elsewhere; whether the person roams at all is drawn once, with ``probability``."""
+        roams = chance(rng, probability)
+
+        def endpoint(r: random.Random) -> Endpoint:
+            if roams and r.random() < 0.4:
+                return self.roaming_endpoint(r, account)
+            return r.choice(account.endpoints)
+
+        return endpoint
+
+    def human_days(
+        self,
+        rng: random.Random,
+        account: Account,
+        p_active: float,
+        rate: float,
+        single: Callable[[random.Random], Turn],
+        conversation: Callable[[random.Random], list[Turn]],
+        profiles: list[ParamProfile],
+        endpoint_fn: Callable[[random.Random], Endpoint] | None = None,
+    ) -> Iterator[list[Call]]:
+        """Every day of the window: a :meth:`human_day` with probability ``p_active``
+        (``rate`` requests on average), else nothing."""
+        for day in range(self.world.days):
+            if chance(rng, p_active):
+                n = self.daily_count(rng, rate)
+                yield self.human_day(
+                    rng,
+                    account,
+                    day,
+                    n,
+                    single,
+                    conversation,
+                    profiles,
+                    self.spec.multi_turn,
+                    endpoint_fn=endpoint_fn,
+                )
+            else:
+                yield []
+
     def human_day(
         self,
         rng: random.Random,

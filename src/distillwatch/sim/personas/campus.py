@@ -81,19 +81,6 @@ class CampusStudent(Persona):
         def endpoint(r: random.Random) -> Endpoint:
             return r.choice(home) if r.random() < off else r.choice(account.endpoints)
 
-        for day in range(world.days):
-            if chance(rng, p_active):
-                n = self.daily_count(rng, rate)
-                yield self.human_day(
-                    rng,
-                    account,
-                    day,
-                    n,
-                    single,
-                    conversation,
-                    profiles,
-                    spec.multi_turn,
-                    endpoint_fn=endpoint,
-                )
-            else:
-                yield []
+        yield from self.human_days(
+            rng, account, p_active, rate, single, conversation, profiles, endpoint_fn=endpoint
+        )

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from distillwatch.sim.calls import Call
-from distillwatch.sim.choice import chance, loguniform
-from distillwatch.sim.network import Endpoint
+from distillwatch.sim.choice import loguniform
 from distillwatch.sim.personas.base import Account, Persona, Turn
 from distillwatch.sim.sources import TaskSource
 
@@ -42,26 +41,8 @@ class HeavySingleTopic(Persona):
         def conversation(r: random.Random) -> list[Turn]:
             return [Turn.of(t) for t in source.conversation(r, ph.followups)]
 
-        roams = chance(rng, spec.extra.probability("roaming"))
+        endpoint = self.roaming(rng, account, spec.extra.probability("roaming"))
 
-        def endpoint(r: random.Random) -> Endpoint:
-            if roams and r.random() < 0.4:
-                return self.roaming_endpoint(r, account)
-            return r.choice(account.endpoints)
-
-        for day in range(world.days):
-            if chance(rng, p_active):
-                n = self.daily_count(rng, rate)
-                yield self.human_day(
-                    rng,
-                    account,
-                    day,
-                    n,
-                    single,
-                    conversation,
-                    profiles,
-                    spec.multi_turn,
-                    endpoint_fn=endpoint,
-                )
-            else:
-                yield []
+        yield from self.human_days(
+            rng, account, p_active, rate, single, conversation, profiles, endpoint_fn=endpoint
+        )

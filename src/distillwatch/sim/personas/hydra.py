@@ -66,19 +66,6 @@ class Hydra(Persona):
         def endpoint(r: random.Random) -> Endpoint:
             return self.proxy_exit(r, account)
 
-        for day in range(world.days):
-            if chance(rng, p_active):
-                n = self.daily_count(rng, rate)
-                yield self.human_day(
-                    rng,
-                    account,
-                    day,
-                    n,
-                    single,
-                    filler,
-                    profiles,
-                    spec.multi_turn,
-                    endpoint_fn=endpoint,
-                )
-            else:
-                yield []
+        yield from self.human_days(
+            rng, account, p_active, rate, single, filler, profiles, endpoint_fn=endpoint
+        )
