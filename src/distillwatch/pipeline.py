@@ -26,12 +26,18 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import igraph as ig
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillwatch.campaigns.attributes import account_attributes, ip_prefix_table
+from distillwatch.campaigns.attribution import (
+    attribute,
+    campaign_id,
+    group_strength,
+    members_table,
+)
+from distillwatch.campaigns.behaviour import CONFIG_COLUMNS, BehaviourLink, SameOperator
 from distillwatch.campaigns.graph import cluster_accounts, link_pairs
 from distillwatch.config import ScanConfig
 from distillwatch.features.pivot import pivot_features
@@ -42,6 +48,7 @@ from distillwatch.features.text import text_features
 from distillwatch.features.timing import timing_features
 from distillwatch.results import (
     AccountVerdict,
+    BehaviourEvidence,
     CampaignVerdict,
     IngestSummary,
     LinkEvidence,
@@ -256,11 +263,6 @@ def hits_for(signals: Sequence[Signal], sc: Scored, i: int, *, evidence: bool) -
 # ---------------------------------------------------------------- the scan
 
 
-def _campaign_id(accounts: Sequence[str]) -> str:
-    digest = hashlib.blake2b("\n".join(sorted(accounts)).encode(), digest_size=5).hexdigest()
-    return f"C-{digest}"
-
-
 def _display_value(kind: str, value: str, heads: TemplateNames) -> str:
     if kind == "payment":
         return "payment " + hashlib.sha256(value.encode()).hexdigest()[:10]
@@ -338,11 +340,11 @@ def run_scan(
 
         flagged, final = _flags(acc, camp, members, model)
         progress("campaigns")
-        groups = _campaign_groups(acc, camp, members, edges, flagged, cfg)
+        groups, merges = _campaign_groups(ev, acc, camp, members, edges, flagged, cfg)
         camp2 = None
-        members2 = _members_table(groups)
+        members2 = members_table(groups)
         if members2.num_rows:
-            strength2 = _group_strength(edges, groups)
+            strength2 = group_strength(edges, groups)
             camp2 = score(
                 camp_signals, campaign_features(ev, members2, acc_f, strength2), camp_model
             )
@@ -353,6 +355,7 @@ def run_scan(
             camp2,
             camp_signals,
             groups,
+            merges,
             weighted,
             model,
             cfg,
@@ -363,14 +366,6 @@ def run_scan(
         )
         con.disconnect()
     return result
-
-
-def _members_table(groups: dict[str, list[str]]) -> pa.Table:
-    rows = [(a, s) for s, accs in groups.items() for a in accs]
-    return pa.table(
-        {"account_id": [a for a, _ in rows], "subject": [s for _, s in rows]},
-        schema=pa.schema([("account_id", pa.string()), ("subject", pa.string())]),
-    )
 
 
 def _flags(
@@ -392,85 +387,46 @@ def _flags(
 
 
 def _campaign_groups(
+    ev: ir.Table,
     acc: Scored,
     camp: Scored | None,
     members: pa.Table,
     edges: pa.Table,
     flagged: np.ndarray,
     cfg: ScanConfig,
-) -> dict[str, list[str]]:
-    """Detected campaigns: flagged clusters and flagged accounts, joined by weaker links.
-
-    A cluster is a campaign when its own risk is over the campaign threshold or most of its
-    accounts are flagged; every other flagged account is a campaign of its own. Then
-    campaigns and accounts that are already flagged are merged when they share even a
-    weak link (``graph.attribution_edge_weight``): flagged accounts on the same proxy
-    range or created together belong to the same operation.
-    """
-    acc_index = {a: i for i, a in enumerate(acc.ids)}
-    clusters: dict[str, list[str]] = {}
-    for a, s in zip(
-        members.column("account_id").to_pylist(), members.column("subject").to_pylist(), strict=True
-    ):
-        clusters.setdefault(s, []).append(a)
-    camp_index = {s: i for i, s in enumerate(camp.ids)} if camp else {}
-    seeds: list[list[str]] = []
-    for s, accs in clusters.items():
-        n_flag = sum(bool(flagged[acc_index[a]]) for a in accs)
-        if camp is not None and (
-            camp.risk[camp_index[s]] >= cfg.campaign_threshold or n_flag * 2 > len(accs)
-        ):
-            seeds.append(accs)
-    placed = {a for accs in seeds for a in accs}
-    seeds += [[a] for i, a in enumerate(acc.ids) if flagged[i] and a not in placed]
-    node = {a: k for k, accs in enumerate(seeds) for a in accs}
-    g = ig.Graph(n=len(seeds))
-    weak = cfg.graph.get("attribution_edge_weight", 0.3)
-    a_col, b_col = edges.column("a").to_pylist(), edges.column("b").to_pylist()
-    w_col = edges.column("weight").to_pylist()
-    cross: dict[tuple[int, int], int] = {}
-    for a, b, w in zip(a_col, b_col, w_col, strict=True):
-        na, nb = node.get(a), node.get(b)
-        if (
-            w >= weak
-            and na is not None
-            and nb is not None
-            and na != nb
-            and flagged[acc_index[a]]
-            and flagged[acc_index[b]]
-        ):
-            key = (min(na, nb), max(na, nb))
-            cross[key] = cross.get(key, 0) + 1
-    # Two groups merge only if many of their accounts are linked, not one coincidence.
-    share = cfg.graph.get("attribution_min_share", 0.2)
-    links = [
-        (x, y)
-        for (x, y), n in cross.items()
-        if n >= max(3.0, share * min(len(seeds[x]), len(seeds[y])))
-        or ((len(seeds[x]) == 1 or len(seeds[y]) == 1) and n >= 1)
-    ]
-    g.add_edges(sorted(links))
-    groups: dict[str, list[str]] = {}
-    for comp in g.connected_components():
-        accs = sorted(a for k in comp for a in seeds[k])
-        groups[_campaign_id(accs)] = accs
-    return groups
+) -> tuple[dict[str, list[str]], dict[str, list[tuple[BehaviourLink, int, int]]]]:
+    """Detected campaigns and the behaviour merges inside each (campaigns/attribution.py)."""
+    g = cfg.graph
+    rule = SameOperator(
+        template=g.get("behaviour_template", 0.4),
+        config=g.get("behaviour_config", 0.8),
+        agent=g.get("behaviour_agent", 0.6),
+        linked_factor=g.get("behaviour_linked_factor", 0.5),
+    )
+    return attribute(
+        ev,
+        acc.ids,
+        [bool(x) for x in flagged],
+        {s: float(r) for s, r in zip(camp.ids, camp.risk, strict=True)} if camp else {},
+        members,
+        edges,
+        campaign_threshold=cfg.campaign_threshold,
+        weak_edge_weight=g.get("attribution_edge_weight", 0.3),
+        min_share=g.get("attribution_min_share", 0.2),
+        rule=rule,
+    )
 
 
-def _group_strength(edges: pa.Table, groups: dict[str, list[str]]) -> dict[str, float]:
-    """Summed internal edge weight per group divided by its size."""
-    where = {a: s for s, accs in groups.items() for a in accs}
-    total: dict[str, float] = {}
-    for a, b, w in zip(
-        edges.column("a").to_pylist(),
-        edges.column("b").to_pylist(),
-        edges.column("weight").to_pylist(),
-        strict=True,
-    ):
-        sa = where.get(a)
-        if sa is not None and sa == where.get(b):
-            total[sa] = total.get(sa, 0.0) + float(w)
-    return {s: total.get(s, 0.0) / len(accs) for s, accs in groups.items()}
+def _behaviour_text(family: str, key: str, heads: TemplateNames) -> str:
+    if family == "template":
+        return _display_value("template", key, heads)
+    if family == "config":
+        names = [*CONFIG_COLUMNS, "system_prompt"]
+        values = key.split("|")
+        return "client config: " + ", ".join(
+            f"{n}={v}" for n, v in zip(names, values, strict=False) if v != "-"
+        )
+    return f"{family}: {key}"
 
 
 def _assemble(
@@ -480,6 +436,7 @@ def _assemble(
     camp: Scored | None,
     camp_signals: Sequence[Signal],
     groups: dict[str, list[str]],
+    merges: dict[str, list[tuple[BehaviourLink, int, int]]],
     weighted: ir.Table,
     model: RiskModel,
     cfg: ScanConfig,
@@ -499,7 +456,7 @@ def _assemble(
     nreq = acc.features["n_requests"]
     account_campaign: dict[str, str] = {}
     campaigns: list[CampaignVerdict] = []
-    link_rows = _links(weighted, _members_table(detected), detected) if detected else {}
+    link_rows = _links(weighted, members_table(detected), detected) if detected else {}
     for s, accs in detected.items():
         cid = s
         ci = camp_index[s]
@@ -524,12 +481,22 @@ def _assemble(
                     LinkEvidence(k, _display_value(k, v, heads), n, tot, w)
                     for k, v, n, tot, w in link_rows.get(s, [])
                 ],
+                behaviour=[
+                    BehaviourEvidence(
+                        dict(link.similarity),
+                        link.linked,
+                        n_left,
+                        n_right,
+                        [_behaviour_text(f, k, heads) for f, k in link.keys],
+                    )
+                    for link, n_left, n_right in merges.get(s, [])
+                ],
                 techniques=_techniques(camp_signals, hits),
             )
         )
     for a in singles:
         i = acc_index[a]
-        cid = _campaign_id([a])
+        cid = campaign_id([a])
         account_campaign[a] = cid
         hits = hits_for(acc_signals, acc, i, evidence=True)
         campaigns.append(

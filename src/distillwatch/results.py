@@ -39,6 +39,17 @@ class LinkEvidence:
 
 
 @dataclass
+class BehaviourEvidence:
+    """Two parts of one campaign joined because they run the same tooling."""
+
+    similarity: dict[str, float]  # cosine per family: template, config, agent
+    linked: bool  # the parts also share a weak infrastructure link (lower bar)
+    n_accounts_left: int
+    n_accounts_right: int
+    shared: list[str]  # display text of what contributed most (templates, config, agent)
+
+
+@dataclass
 class AccountVerdict:
     account_id: str
     risk: float
@@ -71,6 +82,8 @@ class CampaignVerdict:
     last_seen: datetime
     hits: list[SignalHit] = field(default_factory=list)
     links: list[LinkEvidence] = field(default_factory=list)
+    #: parts joined by behaviour (shared prompt tooling) rather than by attributes
+    behaviour: list[BehaviourEvidence] = field(default_factory=list)
     actor_id: str | None = None
     #: MITRE ATLAS technique ids supported by the evidence
     techniques: list[str] = field(default_factory=list)

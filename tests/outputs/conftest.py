@@ -18,6 +18,7 @@ import pytest
 
 from distillwatch.results import (
     AccountVerdict,
+    BehaviourEvidence,
     CampaignVerdict,
     IngestSummary,
     LinkEvidence,
@@ -197,6 +198,15 @@ def make_result() -> ScanResult:
             LinkEvidence("payment_fingerprint", CARDS[0], 18, 18, 4.1),
             LinkEvidence("ip_prefix", IPS[2], 24, 31, 1.2),
             LinkEvidence("ua_created", "python-httpx/0.27 <b>bold</b>", 12, 12, 0.8),
+        ],
+        behaviour=[
+            BehaviourEvidence(
+                {"template": 0.8731, "config": 0.2},
+                True,
+                18,
+                6,
+                ["template head: grade the answer <script>"],
+            ),
         ],
         actor_id="actor-1",
         techniques=["AML.T0024.002", "AML.T0040", "AML.T0008.005", "AML.T9999"],

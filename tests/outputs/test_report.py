@@ -179,6 +179,14 @@ def test_link_evidence_and_techniques(page, scan_result):
     assert "AML.T9999 (not in atlas.toml; not shared)" in text
 
 
+def test_behaviour_merges_are_shown(page, page_text):
+    text = _visible(page)
+    assert "Parts joined by behaviour" in text
+    assert "config 0.200, template 0.873" in text and "18 + 6" in text
+    assert "template head: grade the answer <script>" in text
+    assert "<script>" not in page_text.split("<body", 1)[1]  # shown escaped, never as markup
+
+
 def test_members_are_top_20_by_risk(page, scan_result):
     text = _visible(page)
     camp = next(c for c in scan_result.campaigns if c.campaign_id == "cmp-0001")

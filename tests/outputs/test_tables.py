@@ -81,7 +81,7 @@ def test_campaigns_header_and_rows(scan_result):
         "last_seen",
         "signals",
     ]
-    assert header[7:] == ["flagged", "actor_id", "techniques"]
+    assert header[7:] == ["flagged", "actor_id", "techniques", "linked_by"]
     by_id = {c.campaign_id: c for c in scan_result.campaigns}
     assert [r["campaign_id"] for r in rows] == ["cmp-0001", "cmp-0002"]  # risk 0.97 before 0.42
     for row in rows:
@@ -95,6 +95,11 @@ def test_campaigns_header_and_rows(scan_result):
         assert _parse_ts(row["first_seen"]) == as_utc(camp.first_seen)
         assert _parse_ts(row["last_seen"]) == as_utc(camp.last_seen)
         assert RFC3339_UTC.fullmatch(row["first_seen"]) and RFC3339_UTC.fullmatch(row["last_seen"])
+    linked = {r["campaign_id"]: r["linked_by"] for r in rows}
+    assert linked == {
+        "cmp-0001": "ip_prefix;payment_fingerprint;ua_created;behaviour",
+        "cmp-0002": "payment_fingerprint",
+    }
 
 
 def test_campaign_microseconds_are_kept(scan_result):

@@ -147,6 +147,23 @@ def _links(camp: CampaignVerdict) -> Html:
     return join([heading, table(head, rows)])
 
 
+def _behaviour(camp: CampaignVerdict) -> Html:
+    if not camp.behaviour:
+        return Html("")
+    heading = tag("h4", "Parts joined by behaviour (same prompt templates and client)")
+    rows = [
+        (
+            ", ".join(f"{k} {v:.3f}" for k, v in sorted(b.similarity.items())),
+            "yes" if b.linked else "no",
+            f"{b.n_accounts_left} + {b.n_accounts_right}",
+            join([tag("div", tag("code", t)) for t in b.shared]),
+        )
+        for b in sorted(camp.behaviour, key=lambda x: -max(x.similarity.values(), default=0.0))
+    ]
+    head = ["similarity", "weak link too", "accounts joined", "shared most"]
+    return join([heading, table(head, rows)])
+
+
 def _techniques(camp: CampaignVerdict, atlas: AtlasCatalog) -> Html:
     heading = tag("h4", "MITRE ATLAS techniques")
     if not camp.techniques:
@@ -204,7 +221,15 @@ def _campaign(
             _signals_table(camp.hits) if camp.hits else Html(""),
         ]
     )
-    parts = [title, facts(info), signals, _links(camp), _techniques(camp, atlas), _prompts(camp)]
+    parts = [
+        title,
+        facts(info),
+        signals,
+        _links(camp),
+        _behaviour(camp),
+        _techniques(camp, atlas),
+        _prompts(camp),
+    ]
     parts.append(_members(camp, by_id))
     return tag("section", *parts, class_="campaign", id=f"campaign-{rank}")
 

@@ -20,7 +20,7 @@ import io
 from collections.abc import Iterable, Sequence
 
 from distillwatch.outputs.fmt import fmt_bool, fmt_risk, ranked_accounts, ranked_campaigns, rfc3339
-from distillwatch.results import ScanResult
+from distillwatch.results import CampaignVerdict, ScanResult
 
 #: Contract columns of accounts.csv, in order.
 ACCOUNT_COLUMNS: tuple[str, ...] = ("account_id", "risk", "flagged", "campaign_id", "signals")
@@ -38,7 +38,7 @@ CAMPAIGN_COLUMNS: tuple[str, ...] = (
     "signals",
 )
 #: Columns appended after the contract ones.
-CAMPAIGN_EXTRA_COLUMNS: tuple[str, ...] = ("flagged", "actor_id", "techniques")
+CAMPAIGN_EXTRA_COLUMNS: tuple[str, ...] = ("flagged", "actor_id", "techniques", "linked_by")
 
 SEPARATOR = ";"
 
@@ -70,6 +70,12 @@ def accounts_csv(result: ScanResult) -> str:
     return _to_csv(ACCOUNT_COLUMNS + ACCOUNT_EXTRA_COLUMNS, rows)
 
 
+def linked_by(c: CampaignVerdict) -> list[str]:
+    """How a campaign's accounts were tied together: attribute kinds, then ``behaviour``."""
+    kinds = sorted({link.kind for link in c.links})
+    return [*kinds, "behaviour"] if c.behaviour else kinds
+
+
 def campaigns_csv(result: ScanResult) -> str:
     """The text of campaigns.csv: one row per campaign, highest risk first."""
     rows = (
@@ -84,6 +90,7 @@ def campaigns_csv(result: ScanResult) -> str:
             fmt_bool(c.flagged),
             c.actor_id or "",
             SEPARATOR.join(c.techniques),
+            SEPARATOR.join(linked_by(c)),
         )
         for c in ranked_campaigns(result.campaigns)
     )
