@@ -10,6 +10,8 @@ line and a non-zero exit. Third-party errors are translated at the boundary
      +-- ConfigError         a config file is invalid (exit 2)
      +-- DetectionError      a pipeline stage failed on valid input (exit 1)
      +-- OutputError         results cannot be written (exit 1)
+     +-- IntelError          a key file, bundle or peer object cannot be used (exit 2)
+     +-- HubError            the hub cannot be reached, refused a request, or failed (exit 1)
 """
 
 from __future__ import annotations
@@ -45,3 +47,13 @@ class DetectionError(DistillwatchError):
 
 class OutputError(DistillwatchError):
     """An output file cannot be written."""
+
+
+class IntelError(DistillwatchError):
+    """A key file, STIX bundle or peer intelligence cannot be used."""
+
+    exit_code = 2
+
+
+class HubError(DistillwatchError):
+    """The sharing hub cannot be reached, refused a request, or failed to start."""

@@ -1,0 +1,1 @@
+"""Sharing intelligence with peers: keys, fingerprints, STIX bundles, hub client, matching."""
