@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillwatch.campaigns.artifacts import campaign_artifacts
 from distillwatch.campaigns.attributes import account_attributes, ip_prefix_table
 from distillwatch.campaigns.attribution import (
     attribute,
@@ -514,6 +515,7 @@ def _assemble(
         )
     campaigns.sort(key=lambda c: (-c.risk, c.campaign_id))
     _add_samples(ev, campaigns)
+    _add_artifacts(ev, campaigns, cfg)
 
     accounts = []
     for i, a in enumerate(acc.ids):
@@ -583,6 +585,20 @@ def _links(
         if len(rows) < 12:
             rows.append((r["kind"], r["value"], int(r["n"]), int(r["k"]), float(r["w"])))
     return out
+
+
+def _add_artifacts(ev: ir.Table, campaigns: list[CampaignVerdict], cfg: ScanConfig) -> None:
+    flagged = [c for c in campaigns if c.flagged]
+    if not flagged:
+        return
+    rows = [(a, c.campaign_id) for c in flagged for a in c.account_ids]
+    members = pa.table({"account_id": [a for a, _ in rows], "cid": [c for _, c in rows]})
+    found = campaign_artifacts(ev, members, hosting_asns=cfg.hosting_asns)
+    for c in flagged:
+        art = found[c.campaign_id]
+        c.templates = art.templates
+        c.infrastructure = art.infrastructure
+        c.payment_fingerprints = art.payment_fingerprints
 
 
 def _add_samples(ev: ir.Table, campaigns: list[CampaignVerdict], per: int = 5) -> None:

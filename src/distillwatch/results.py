@@ -38,6 +38,35 @@ class LinkEvidence:
     weight: float  # edge weight one shared instance contributes
 
 
+@dataclass(frozen=True)
+class TemplateUse:
+    """A prompt skeleton part a campaign uses (local: the text is never shared)."""
+
+    part: str  # head | tail
+    skeleton: str
+    n_accounts: int  # accounts of the campaign using it
+    n_requests: int
+    n_accounts_input: int = 0  # accounts of the whole input using it
+
+
+@dataclass(frozen=True)
+class InfraUse:
+    """Where a campaign's requests came from (local: shared only as ranges or digests)."""
+
+    kind: str  # asn | ip-prefix | ip-address
+    value: str
+    hosting: bool  # the ASN is a hosting or cloud provider's
+    n_accounts: int
+
+
+@dataclass(frozen=True)
+class ValueUse:
+    """An identifying value (a payment fingerprint) on a campaign's accounts."""
+
+    value: str
+    n_accounts: int
+
+
 @dataclass
 class BehaviourEvidence:
     """Two parts of one campaign joined because they run the same tooling."""
@@ -89,6 +118,10 @@ class CampaignVerdict:
     techniques: list[str] = field(default_factory=list)
     #: a few prompts of the campaign, truncated, for the analyst
     sample_prompts: list[str] = field(default_factory=list)
+    #: what it is made of (campaigns/artifacts.py): local values, for campaigns.json
+    templates: list[TemplateUse] = field(default_factory=list)
+    infrastructure: list[InfraUse] = field(default_factory=list)
+    payment_fingerprints: list[ValueUse] = field(default_factory=list)
 
     def top_signals(self, k: int = 4) -> list[str]:
         return [

@@ -10,7 +10,7 @@ from distillwatch.outputs import OUTPUT_FILES, write_outputs
 from distillwatch.outputs.tables import accounts_csv
 
 
-def test_writes_the_four_files_into_a_new_directory(scan_result, tmp_path):
+def test_writes_the_five_files_into_a_new_directory(scan_result, tmp_path):
     out = tmp_path / "deep" / "scan"
     paths = write_outputs(scan_result, out, org_name="acme-ai")
     assert (
@@ -19,6 +19,7 @@ def test_writes_the_four_files_into_a_new_directory(scan_result, tmp_path):
         == {
             "accounts.csv",
             "campaigns.csv",
+            "campaigns.json",
             "report.html",
             "intel.json",
         }
@@ -29,6 +30,9 @@ def test_writes_the_four_files_into_a_new_directory(scan_result, tmp_path):
     bundle = json.loads(paths["intel.json"].read_text(encoding="utf-8"))
     assert any(o["type"] == "campaign" for o in bundle["objects"])
     stix2.parse(bundle, allow_custom=False)
+    doc = json.loads(paths["campaigns.json"].read_text(encoding="utf-8"))
+    flagged = [c.campaign_id for c in scan_result.campaigns if c.flagged]
+    assert [c["campaign_id"] for c in doc["campaigns"]] == flagged
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)  # no temp files left
 
 

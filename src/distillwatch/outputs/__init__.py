@@ -1,7 +1,8 @@
 """outputs stage: turn a :class:`~distillwatch.results.ScanResult` into the contract files.
 
 - :func:`write_outputs` writes ``accounts.csv``, ``campaigns.csv``, ``report.html`` and
-  ``intel.json`` (see docs/contracts.md section 2) into a directory;
+  ``intel.json`` (see docs/contracts.md section 2) and ``campaigns.json`` (local, raw
+  values: :mod:`.campaign_json`) into a directory;
 - :func:`print_summary` prints the end-of-scan summary on a Rich console.
 
 One module per file: :mod:`.tables` (CSVs), :mod:`.report` (HTML), :mod:`.intel` (STIX),
@@ -16,7 +17,7 @@ One module per file: :mod:`.tables` (CSVs), :mod:`.report` (HTML), :mod:`.intel`
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     paths = write_outputs(result, Path(tmp) / "scan")
 ...     sorted(paths), all(p.is_file() for p in paths.values())
-(['accounts.csv', 'campaigns.csv', 'intel.json', 'report.html'], True)
+(['accounts.csv', 'campaigns.csv', 'campaigns.json', 'intel.json', 'report.html'], True)
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from distillwatch.results import ScanResult
 __all__ = ["OUTPUT_FILES", "print_summary", "write_outputs"]
 
 #: The files :func:`write_outputs` writes, in writing order (the keys of its result).
-OUTPUT_FILES: tuple[str, ...] = ("accounts.csv", "campaigns.csv", "report.html", "intel.json")
+OUTPUT_FILES: tuple[str, ...] = (
+    "accounts.csv",
+    "campaigns.csv",
+    "campaigns.json",
+    "report.html",
+    "intel.json",
+)
 
 
 def write_outputs(
@@ -40,7 +47,7 @@ def write_outputs(
     org_name: str = "distillwatch-local",
     tlp: str = "amber",
 ) -> dict[str, Path]:
-    """Write the four contract files into *out_dir* (created if missing).
+    """Write the contract files and campaigns.json into *out_dir* (created if missing).
 
     Returns ``{file name: path}``. *org_name* names the sharing organization in
     intel.json; *tlp* is its TLP 2.0 level (clear, green, amber, amber+strict, red).
@@ -50,6 +57,7 @@ def write_outputs(
     """
     # Imported here: intel pulls in stix2 (~0.3 s), which `distillwatch --help` should not pay.
     from distillwatch.outputs.atlas import load_atlas
+    from distillwatch.outputs.campaign_json import campaigns_json
     from distillwatch.outputs.intel import build_bundle
     from distillwatch.outputs.report import render_report
     from distillwatch.outputs.tables import accounts_csv, campaigns_csv
@@ -58,6 +66,7 @@ def write_outputs(
     texts = {
         "accounts.csv": accounts_csv(result),
         "campaigns.csv": campaigns_csv(result),
+        "campaigns.json": campaigns_json(result),
         "report.html": render_report(result, org_name=org_name, atlas=atlas),
         "intel.json": build_bundle(result, org_name=org_name, tlp_level=tlp, atlas=atlas),
     }
