@@ -38,7 +38,14 @@ from distillwatch.campaigns.attribution import (
     group_strength,
     members_table,
 )
-from distillwatch.campaigns.behaviour import CONFIG_COLUMNS, BehaviourLink, SameOperator
+from distillwatch.campaigns.behaviour import (
+    CONFIG_COLUMNS,
+    BehaviourLink,
+    SameOperator,
+    similar_pairs,
+    template_profiles,
+)
+from distillwatch.campaigns.blocks import split_at_bridges
 from distillwatch.campaigns.graph import cluster_accounts, link_pairs
 from distillwatch.config import ScanConfig
 from distillwatch.features.pivot import pivot_features
@@ -338,6 +345,12 @@ def run_scan(
             camp = score(camp_signals, camp_f, camp_model)
         if inspect is not None:
             inspect(acc, camp, members)
+        if camp is not None:
+            # accounts chained to a risky cluster by a single coincidental edge
+            apart = _unrelated_blocks(ev, acc_f, members, edges, camp, camp_signals, cfg)
+            if apart:
+                keep = pc.invert(pc.is_in(members["account_id"], pa.array(sorted(apart))))
+                members = members.filter(keep)
 
         flagged, final = _flags(acc, camp, members, model)
         progress("campaigns")
@@ -387,6 +400,68 @@ def _flags(
     return final >= model.threshold, final
 
 
+def _unrelated_blocks(
+    ev: ir.Table,
+    acc_f: dict[str, np.ndarray],
+    members: pa.Table,
+    edges: pa.Table,
+    camp: Scored,
+    camp_signals: Sequence[Signal],
+    cfg: ScanConfig,
+) -> set[str]:
+    """Accounts of risky clusters that do not inherit the cluster's risk.
+
+    A risky cluster is split at its bridges (campaigns/blocks.py); a block keeps the
+    cluster's risk if, scored on its own, it reaches the campaign threshold, or if it runs
+    the same tooling as the rest of its cluster (the weak-link bars, as it is linked).
+    """
+    camp_model = RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold)
+    risky = [s for s, r in zip(camp.ids, camp.risk, strict=True) if r >= cfg.campaign_threshold]
+    sub = members.filter(pc.is_in(members["subject"], pa.array(risky, pa.string())))
+    blocks = split_at_bridges(
+        edges,
+        sub,
+        min_edge_weight=cfg.graph.get("min_edge_weight", 0.45),
+        min_side=int(cfg.graph.get("block_min_side", 3)),
+    )
+    if not blocks:
+        return set()
+    f = campaign_features(ev, members_table(blocks), acc_f, group_strength(edges, blocks))
+    scored = score(camp_signals, f, camp_model)
+    block_risk = {s: float(r) for s, r in zip(scored.ids, scored.risk, strict=True)}
+    cluster_of = dict(zip(sub["account_id"].to_pylist(), sub["subject"].to_pylist(), strict=True))
+    groups: dict[str, list[str]] = {}
+    for name, accs in blocks.items():
+        inside = set(accs)
+        groups[name] = accs
+        groups["~" + name] = [
+            a for a, c in cluster_of.items() if c == cluster_of[accs[0]] and a not in inside
+        ]
+    rule = _same_operator(cfg)
+    sims = {
+        (x.left, x.right): x.similarity
+        for x in similar_pairs(template_profiles(ev, groups), rule.floor)
+    }
+    apart: set[str] = set()
+    for name, accs in blocks.items():
+        if block_risk[name] >= cfg.campaign_threshold:
+            continue
+        pair = sims.get((name, "~" + name)) or sims.get(("~" + name, name)) or {}
+        if not rule(pair, linked=True):
+            apart.update(accs)
+    return apart
+
+
+def _same_operator(cfg: ScanConfig) -> SameOperator:
+    g = cfg.graph
+    return SameOperator(
+        template=g.get("behaviour_template", 0.4),
+        config=g.get("behaviour_config", 0.8),
+        agent=g.get("behaviour_agent", 0.6),
+        linked_factor=g.get("behaviour_linked_factor", 0.5),
+    )
+
+
 def _campaign_groups(
     ev: ir.Table,
     acc: Scored,
@@ -398,12 +473,6 @@ def _campaign_groups(
 ) -> tuple[dict[str, list[str]], dict[str, list[tuple[BehaviourLink, int, int]]]]:
     """Detected campaigns and the behaviour merges inside each (campaigns/attribution.py)."""
     g = cfg.graph
-    rule = SameOperator(
-        template=g.get("behaviour_template", 0.4),
-        config=g.get("behaviour_config", 0.8),
-        agent=g.get("behaviour_agent", 0.6),
-        linked_factor=g.get("behaviour_linked_factor", 0.5),
-    )
     return attribute(
         ev,
         acc.ids,
@@ -414,7 +483,7 @@ def _campaign_groups(
         campaign_threshold=cfg.campaign_threshold,
         weak_edge_weight=g.get("attribution_edge_weight", 0.3),
         min_share=g.get("attribution_min_share", 0.2),
-        rule=rule,
+        rule=_same_operator(cfg),
     )
 
 
