@@ -56,6 +56,8 @@ def test_rotation_appends_and_current_picks_the_newest_valid(tmp_path):
         (lambda d: d["keys"][0].update(valid_from="yesterday"), "not an RFC 3339"),
         (lambda d: d["keys"][0].update(valid_from="2026-01-01T00:00:00"), "needs a time zone"),
         (lambda d: d["keys"].append(dict(d["keys"][0])), "unique"),
+        (lambda d: d["keys"][0].update(key_id="k' OR 1=1"), "must be 1-64 letters"),
+        (lambda d: d.update(group="my group"), "must be 1-64 letters"),
     ],
 )
 def test_bad_key_files_are_one_line_errors(tmp_path, mutate, message):
@@ -86,3 +88,16 @@ def test_digests_are_keyed_and_domain_separated():
     assert a.digest("ip-address", "10.0.0.1") == a.digest("ip-address", "10.0.0.1")
     assert a.minhash_seed() != b.minhash_seed() and 0 <= a.minhash_seed() < 2**64
     assert "\\x01" not in repr(a) and "secret" not in repr(a)
+
+
+def test_same_start_prefers_the_key_added_last(tmp_path):
+    path = tmp_path / "group.key"
+    first = new_key("isac", 30, start=T0)
+    save_keyring(Keyring("isac", [first]), path)
+    second = rotate(path, 30, now=T0)
+    assert load_keyring(path).current(T0 + timedelta(hours=1)).key_id == second.key_id
+
+
+def test_group_name_is_checked_when_making_a_key():
+    with pytest.raises(IntelError, match="group name"):
+        new_key("bad name", 30)

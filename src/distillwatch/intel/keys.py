@@ -35,6 +35,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ from typing import Any
 from distillwatch.errors import IntelError
 
 FORMAT = "distillwatch-group-keys/1"
+#: group names and key ids travel inside STIX patterns: keep them to a safe alphabet
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 SECRET_BYTES = 32
 #: Domain separation of every derivation, so a digest of one kind never equals another's.
 _CONTEXT = b"distillwatch/1"
@@ -105,13 +108,13 @@ class Keyring:
     def current(self, at: datetime | None = None) -> GroupKey:
         """The newest key valid at ``at`` (now by default); IntelError if none is."""
         at = at or datetime.now(UTC)
-        valid = [k for k in self.keys if k.valid_at(at)]
+        valid = [(k.valid_from, i, k) for i, k in enumerate(self.keys) if k.valid_at(at)]
         if not valid:
             raise IntelError(
                 f"no key of group {self.group!r} is valid at {_ts(at)}; "
                 "run `distillwatch intel key rotate KEY_FILE` to add one"
             )
-        return max(valid, key=lambda k: (k.valid_from, k.key_id))
+        return max(valid, key=lambda x: (x[0], x[1]))[2]  # ties: the one added last
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -133,11 +136,22 @@ def new_key(group: str, valid_days: int, *, start: datetime | None = None) -> Gr
     """A fresh random key valid for ``valid_days`` from ``start`` (now)."""
     if valid_days < 1:
         raise IntelError(f"--valid-days must be at least 1, got {valid_days}")
+    check_name(group, "group name")
     start = (start or datetime.now(UTC)).replace(microsecond=0)
     key_id = f"{group}-{start:%Y%m%d}-{secrets.token_hex(3)}"
     return GroupKey(
         key_id, secrets.token_bytes(SECRET_BYTES), start, start + timedelta(days=valid_days)
     )
+
+
+def check_name(value: str, what: str) -> str:
+    """``value`` if it is a safe group name or key id, else a one-line IntelError."""
+    if not NAME_RE.fullmatch(value):
+        raise IntelError(
+            f"{what} {value!r} must be 1-64 letters, digits, '.', '_' or '-' (starting with a "
+            "letter or digit)"
+        )
+    return value
 
 
 def _decode_secret(text: Any, where: str) -> bytes:
@@ -167,6 +181,7 @@ def load_keyring(path: Path) -> Keyring:
     group = data.get("group")
     if not isinstance(group, str) or not group:
         raise IntelError(f"{path}: 'group' must be a non-empty string")
+    check_name(group, f"{path}: group")
     raw_keys = data.get("keys")
     if not isinstance(raw_keys, list) or not raw_keys:
         raise IntelError(f"{path}: 'keys' must be a non-empty list")
@@ -175,6 +190,7 @@ def load_keyring(path: Path) -> Keyring:
         where = f"{path}: keys[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("key_id"), str):
             raise IntelError(f"{where} needs a string 'key_id'")
+        check_name(item["key_id"], f"{where}.key_id")
         start = _parse_ts(item.get("valid_from"), f"{where}.valid_from")
         end = _parse_ts(item.get("valid_until"), f"{where}.valid_until")
         if end <= start:
