@@ -105,9 +105,9 @@ def main() -> None:
         for seed in args.seeds:
             for mix in MIXES:
                 acc, camp, truth, camp_label, members = collect(seed, mix, work)
-                acc_ids = list(acc.scores)
+                acc_ids = [k for k in acc.scores if SIGNALS[k].fitted]
                 assert camp is not None
-                camp_ids = list(camp.scores)
+                camp_ids = [k for k in camp.scores if SIGNALS[k].fitted]
                 runs.append((acc, camp, truth, camp_label, members))
                 print(f"seed {seed} mix {mix or 'default'}: {len(acc.ids)} accounts")
     assert acc_ids is not None and camp_ids is not None

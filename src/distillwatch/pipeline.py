@@ -48,6 +48,7 @@ from distillwatch.campaigns.behaviour import (
 from distillwatch.campaigns.blocks import split_at_bridges
 from distillwatch.campaigns.graph import cluster_accounts, link_pairs
 from distillwatch.config import ScanConfig
+from distillwatch.errors import ConfigError
 from distillwatch.features.pivot import pivot_features
 from distillwatch.features.provenance import provenance_features
 from distillwatch.features.subject import subject_features
@@ -288,16 +289,25 @@ def run_scan(
     progress: Progress = _noop,
     work_dir: Path | None = None,
     inspect: Callable[[Scored, Scored | None, pa.Table], None] | None = None,
+    peer: PeerInput | None = None,
 ) -> ScanResult:
     """Detect extraction in ``events`` (canonical schema) and return the verdicts.
 
     ``inspect``, if given, receives the account scores, the cluster scores and the cluster
-    membership table before verdicts are assembled (used to fit the risk model).
+    membership table before verdicts are assembled (used to fit the risk model). ``peer``
+    (peers' intel and the group keys) adds the ``peer_intel`` signal.
     """
     model = RiskModel(cfg.bias, cfg.weights, cfg.threshold)
     camp_model = RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold)
     if "head" not in events.column_names:  # text features may have been computed upstream
         events = add_text_features(events, progress)
+    peer_f: dict[str, np.ndarray] = {}
+    matches = None
+    if peer is not None:
+        from distillwatch.intel.match import match_events
+
+        progress("intel")
+        matches = match_events(events, peer.intel, peer.keyring)
     progress("templates")
     events, heads = add_template_ids(events)
     tmp = tempfile.TemporaryDirectory(dir=work_dir) if work_dir else tempfile.TemporaryDirectory()
@@ -307,8 +317,13 @@ def run_scan(
         del events
         progress("accounts")
         acc_f = account_features(ev)
+        if matches is not None:
+            peer_f = matches.features(list(acc_f["subject"]))
+            acc_f.update(peer_f)
         acc_signals = build_signals(cfg.signal_params, campaign=False)
         acc = score(acc_signals, acc_f, model)
+        if peer is not None:
+            _apply_peer_rule(acc, model, cfg)
 
         progress("graph")
         ips = ev.select("ip").distinct().to_pyarrow().column("ip").combine_chunks()
@@ -398,6 +413,38 @@ def _flags(
             i = acc_index[a]
             final[i] = max(final[i], float(camp.risk[camp_index[s]]))
     return final >= model.threshold, final
+
+
+@dataclass(frozen=True)
+class PeerInput:
+    """Peers' intel for a scan: the loaded indicators and the trust group's keys."""
+
+    intel: Any  # distillwatch.intel.store.PeerIntel
+    keyring: Any  # distillwatch.intel.keys.Keyring
+
+
+def _apply_peer_rule(acc: Scored, model: RiskModel, cfg: ScanConfig) -> None:
+    """Add peers' intel to account risk under the "never flags alone" rule."""
+    from distillwatch.signals.peer_intel import bounded_peer_risk
+
+    conf = cfg.extra.get("peer", {})
+    weight = float(conf.get("weight", 3.0))
+    own = np.full(len(acc.ids), model.bias, dtype=np.float64)
+    for sid, c in acc.contrib.items():
+        if sid != "peer_intel":
+            own = own + c
+    try:
+        risk, applied = bounded_peer_risk(
+            own,
+            weight * acc.scores["peer_intel"],
+            threshold=model.threshold,
+            floor=float(conf.get("floor", 0.5)),
+            cap=float(conf.get("cap", 3.0)),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"[peer] in the scan config: {exc}") from exc
+    acc.risk = risk
+    acc.contrib["peer_intel"] = applied
 
 
 def _unrelated_blocks(

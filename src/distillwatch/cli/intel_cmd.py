@@ -131,7 +131,7 @@ def build(
     def work() -> None:
         from distillwatch.intel.bundle import build_bundle, publishable_level
         from distillwatch.intel.keys import load_keyring
-        from distillwatch.outputs.files import write_text
+        from distillwatch.outputs.files import ensure_dir, write_text
 
         level = publishable_level(tlp)  # refuse TLP:RED before reading anything
         ring = load_keyring(key_file)
@@ -139,6 +139,7 @@ def build(
             scan_dir, org_name=org, keyring=ring, tlp_level=level, ttl_days=ttl_days
         )
         target = out or (scan_dir if scan_dir.is_dir() else scan_dir.parent) / "intel.json"
+        ensure_dir(target.parent)
         write_text(target, text)
         counts = Counter(o["type"] for o in json.loads(text)["objects"])
         _say(

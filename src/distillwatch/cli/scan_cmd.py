@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,7 @@ STAGES = {
     "accounts": "scoring accounts",
     "graph": "linking accounts",
     "campaigns": "scoring campaigns",
+    "intel": "matching peers' indicators",
 }
 
 
@@ -28,6 +29,13 @@ def scan(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the results.")],
     config: Annotated[Path | None, typer.Option(help="TOML overriding packaged defaults.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    intel: Annotated[
+        Path | None,
+        typer.Option(help="Directory of peers' intel (intel pull): adds the peer_intel signal."),
+    ] = None,
+    key_file: Annotated[
+        Path | None, typer.Option(help="The trust group's key file (needed with --intel).")
+    ] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Rank accounts by extraction risk, group them into campaigns, explain each verdict."""
@@ -35,7 +43,7 @@ def scan(
 
     @one_line_errors
     def run() -> None:
-        _scan(inputs, out, config, quiet=quiet)
+        _scan(inputs, out, config, quiet=quiet, intel=intel, key_file=key_file)
 
     try:
         run()
@@ -51,7 +59,35 @@ def scan(
         raise typer.Exit(1) from None
 
 
-def _scan(inputs: list[Path], out: Path, config: Path | None, *, quiet: bool) -> None:
+def _peer_input(intel: Path | None, key_file: Path | None, console: Console) -> Any:
+    if intel is None:
+        if key_file is not None:
+            raise UsageError("--key-file is only used with --intel DIR; add --intel or drop it")
+        return None
+    if key_file is None:
+        raise UsageError("--intel needs --key-file KEY (the trust group's key) to match")
+    from datetime import UTC, datetime
+
+    from distillwatch.intel.keys import load_keyring
+    from distillwatch.intel.store import load_intel
+    from distillwatch.pipeline import PeerInput
+
+    keyring = load_keyring(key_file)
+    peer_intel = load_intel(intel, at=datetime.now(UTC))
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(peer_intel.counts().items()))
+    console.print(f"peer indicators in force: {counts or 'none'}", highlight=False)
+    return PeerInput(peer_intel, keyring)
+
+
+def _scan(
+    inputs: list[Path],
+    out: Path,
+    config: Path | None,
+    *,
+    quiet: bool,
+    intel: Path | None = None,
+    key_file: Path | None = None,
+) -> None:
     from distillwatch.config import load_scan_config
     from distillwatch.ingest import load_events
     from distillwatch.outputs import print_summary, write_outputs
@@ -67,6 +103,7 @@ def _scan(inputs: list[Path], out: Path, config: Path | None, *, quiet: bool) ->
             f"cannot create --out {out}: {exc.strerror}; choose a writable path"
         ) from exc
     cfg = load_scan_config(config)
+    peer = _peer_input(intel, key_file, console)
     started = time.perf_counter()
     events, summary = load_events(inputs, out / "quarantine.jsonl", progress=not quiet)
     console.print(
@@ -87,7 +124,7 @@ def _scan(inputs: list[Path], out: Path, config: Path | None, *, quiet: bool) ->
         # Hand the only reference to the pipeline, which frees the table once DuckDB has it.
         holder = [events]
         del events
-        result = run_scan(holder.pop(), summary, cfg, progress=progress, work_dir=out)
+        result = run_scan(holder.pop(), summary, cfg, progress=progress, work_dir=out, peer=peer)
     paths = write_outputs(result, out)
     if not quiet:
         print_summary(result, Console(), paths["report.html"])

@@ -70,6 +70,9 @@ class Signal(ABC):
     inputs: ClassVar[tuple[str, ...]]
     #: True for evidence against extraction: the risk model gives it a weight <= 0
     lowers_risk: ClassVar[bool] = False
+    #: False: its weight is configuration (``[peer]`` in signals.toml), not fitted by
+    #: tools/fit_model.py, because the simulator has no such evidence to fit it on
+    fitted: ClassVar[bool] = True
     #: ATLAS technique ids this signal's evidence supports
     techniques: ClassVar[tuple[str, ...]] = ()
     #: parameter defaults; ``config/signals.toml`` may override them

@@ -78,6 +78,7 @@ def _listed(f: Features, name: str, i: int) -> tuple[str, ...]:
 
 class PeerIntel(Signal):
     id = "peer_intel"
+    fitted = False
     title = "Matches indicators shared by peer providers"
     inputs = (
         "pi_template_share",

@@ -16,6 +16,7 @@ from distillwatch.signals.fresh_intent import FreshIntent
 from distillwatch.signals.harvest import HarvestParams
 from distillwatch.signals.intent import ExtractionIntent
 from distillwatch.signals.linkage import Linkage
+from distillwatch.signals.peer_intel import PeerIntel
 from distillwatch.signals.pivot import ReleasePivot
 from distillwatch.signals.provenance import Provenance
 from distillwatch.signals.repetition import Repetition
@@ -37,6 +38,7 @@ SIGNALS: dict[str, type[Signal]] = {
         Provenance,
         ReleasePivot,
         Linkage,
+        PeerIntel,
     )
 }
 
