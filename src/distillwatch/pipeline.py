@@ -370,6 +370,8 @@ def run_scan(
         flagged, final = _flags(acc, camp, members, model)
         progress("campaigns")
         groups, merges = _campaign_groups(ev, acc, camp, members, edges, flagged, cfg)
+        by_member = _flag_members(acc.ids, groups, flagged, final, cfg)
+        flagged = flagged | by_member
         camp2 = None
         members2 = members_table(groups)
         if members2.num_rows:
@@ -392,6 +394,7 @@ def run_scan(
             heads,
             flagged,
             final,
+            by_member,
         )
         con.disconnect()
     return result
@@ -499,6 +502,33 @@ def _unrelated_blocks(
     return apart
 
 
+def _flag_members(
+    ids: Sequence[str],
+    groups: dict[str, list[str]],
+    flagged: np.ndarray,
+    final: np.ndarray,
+    cfg: ScanConfig,
+) -> np.ndarray:
+    """Accounts flagged as members of a detected campaign though under the threshold alone.
+
+    A campaign whose accounts are mostly flagged is one operation; its other accounts are
+    flagged too when their own risk is at least ``graph.member_min_risk`` (more likely
+    than not extractors on their own traffic), so a cluster's decision does not flip
+    between accounts of one operation at the threshold's edge.
+    """
+    floor = float(cfg.graph.get("member_min_risk", 0.5))
+    index = {a: i for i, a in enumerate(ids)}
+    out = np.zeros(len(ids), dtype=bool)
+    for accs in groups.values():
+        if len(accs) < 2:
+            continue
+        rows = [index[a] for a in accs]
+        for i in rows:
+            if not flagged[i] and final[i] >= floor:
+                out[i] = True
+    return out
+
+
 def _same_operator(cfg: ScanConfig) -> SameOperator:
     g = cfg.graph
     return SameOperator(
@@ -561,6 +591,7 @@ def _assemble(
     heads: TemplateNames,
     flagged: np.ndarray,
     final: np.ndarray,
+    by_member: np.ndarray,
 ) -> ScanResult:
     acc_index = {a: i for i, a in enumerate(acc.ids)}
     own = acc.risk
@@ -637,7 +668,18 @@ def _assemble(
     for i, a in enumerate(acc.ids):
         need_evidence = bool(final[i] >= EVIDENCE_MIN_RISK or a in account_campaign)
         hits = hits_for(acc_signals, acc, i, evidence=need_evidence)
-        if a in account_campaign and final[i] > own[i] + 1e-12:
+        if by_member[i]:
+            hits.insert(
+                0,
+                SignalHit(
+                    "campaign",
+                    1.0,
+                    0.0,
+                    {"own_risk": round(float(final[i]), 6)},
+                    f"flagged as a member of campaign {account_campaign.get(a)}",
+                ),
+            )
+        elif a in account_campaign and final[i] > own[i] + 1e-12:
             hits.insert(
                 0,
                 SignalHit(

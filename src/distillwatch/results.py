@@ -92,12 +92,15 @@ class AccountVerdict:
     hits: list[SignalHit] = field(default_factory=list)
 
     def top_signals(self, k: int = 3) -> list[str]:
-        """Ids of the signals that raised risk most, strongest first."""
-        return [
+        """Ids of the signals that raised risk most, strongest first; ``campaign`` first
+        whenever membership of a campaign raised the risk or decided the flag."""
+        pinned = [h.signal_id for h in self.hits if h.signal_id == "campaign"][:1]
+        rest = [
             h.signal_id
-            for h in sorted(self.hits, key=lambda h: -h.contribution)[:k]
-            if h.contribution > 0
+            for h in sorted(self.hits, key=lambda h: -h.contribution)
+            if h.contribution > 0 and h.signal_id != "campaign"
         ]
+        return (pinned + rest)[:k]
 
 
 @dataclass
