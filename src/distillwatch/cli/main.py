@@ -47,9 +47,16 @@ def one_line_errors(func: F) -> F:
 
 def _register() -> None:
     # Imported here so that importing the package does no work; each module adds commands.
-    from distillwatch.cli import evaluate_cmd, intel_cmd, intel_match_cmd, scan_cmd, simulate_cmd
+    from distillwatch.cli import (
+        evaluate_cmd,
+        hub_cmd,
+        intel_cmd,
+        intel_match_cmd,
+        scan_cmd,
+        simulate_cmd,
+    )
 
-    for module in (scan_cmd, simulate_cmd, evaluate_cmd):
+    for module in (scan_cmd, simulate_cmd, evaluate_cmd, hub_cmd):
         module.register(app)
     intel_match_cmd.register(intel_cmd.intel_app)
     intel_cmd.register(app)
