@@ -241,7 +241,27 @@ def campaign_features(
     ):
         f[name] = np.array([float(how(acc[name][by_subject[s]])) for s in f["subject"]])
     f["link_strength"] = np.array([strength.get(s, 0.0) for s in f["subject"]], dtype=np.float64)
+    if "pi_template_n" in acc:
+        f.update(_campaign_peer_features(acc, [by_subject[s] for s in f["subject"]]))
     return f
+
+
+def _campaign_peer_features(
+    acc: dict[str, np.ndarray], rows: list[list[int]]
+) -> dict[str, np.ndarray]:
+    """Peers' intel matches summed over each campaign's accounts (share over its requests)."""
+    out: dict[str, np.ndarray] = {}
+    n_req = np.array([float(acc["n_requests"][r].sum()) for r in rows])
+    out["pi_template_n"] = np.array([float(acc["pi_template_n"][r].sum()) for r in rows])
+    out["pi_template_share"] = out["pi_template_n"] / np.maximum(n_req, 1.0)
+    for name in ("pi_payment", "pi_ip_address", "pi_ip_prefix", "pi_hosting"):
+        out[name] = np.array([float(acc[name][r].sum()) for r in rows])
+    out["pi_confidence"] = np.array([float(acc["pi_confidence"][r].max()) for r in rows])
+    for name in ("pi_indicator_ids", "pi_publishers", "pi_campaigns"):
+        col = np.empty(len(rows), dtype=object)
+        col[:] = [tuple(dict.fromkeys(v for i in r for v in acc[name][i])) for r in rows]
+        out[name] = col
+    return out
 
 
 def score(signals: Sequence[Signal], f: dict[str, np.ndarray], model: RiskModel) -> Scored:
@@ -358,6 +378,8 @@ def run_scan(
             strength = {f"K{k}": v for k, v in clusters.strength.items()}
             camp_f = campaign_features(ev, members, acc_f, strength)
             camp = score(camp_signals, camp_f, camp_model)
+            if peer is not None:
+                _apply_peer_rule(camp, camp_model, cfg)
         if inspect is not None:
             inspect(acc, camp, members)
         if camp is not None:
@@ -379,6 +401,8 @@ def run_scan(
             camp2 = score(
                 camp_signals, campaign_features(ev, members2, acc_f, strength2), camp_model
             )
+            if peer is not None:
+                _apply_peer_rule(camp2, camp_model, cfg)
         result = _assemble(
             ev,
             acc,

@@ -88,3 +88,31 @@ def test_rule_caps_and_holds_below_threshold() -> None:
     assert scored.risk[0] > own[0] and scored.risk[0] < model.threshold  # raised, held below
     assert scored.risk[1] >= model.threshold  # own risk 0.82 >= 0.5: may be pushed over
     assert np.all(scored.contrib["peer_intel"] <= 3.0 + 1e-9)
+
+
+def test_campaign_peer_features_pool_the_accounts_matches() -> None:
+    from distillwatch.pipeline import _campaign_peer_features
+
+    def tuples(*vals: tuple[str, ...]) -> np.ndarray:
+        col = np.empty(len(vals), dtype=object)
+        col[:] = list(vals)
+        return col
+
+    acc = {
+        "n_requests": np.array([10.0, 30.0, 5.0]),
+        "pi_template_n": np.array([10.0, 20.0, 0.0]),
+        "pi_payment": np.array([1.0, 0.0, 0.0]),
+        "pi_ip_address": np.zeros(3),
+        "pi_ip_prefix": np.zeros(3),
+        "pi_hosting": np.array([0.0, 1.0, 1.0]),
+        "pi_confidence": np.array([80.0, 60.0, 0.0]),
+        "pi_indicator_ids": tuples(("i1",), ("i1", "i2"), ()),
+        "pi_publishers": tuples(("A",), ("A",), ()),
+        "pi_campaigns": tuples(("X",), ("X",), ()),
+    }
+    f = _campaign_peer_features(acc, [[0, 1], [2]])
+    assert f["pi_template_share"].tolist() == [0.75, 0.0]
+    assert f["pi_template_n"].tolist() == [30.0, 0.0]
+    assert f["pi_payment"].tolist() == [1.0, 0.0] and f["pi_hosting"].tolist() == [1.0, 1.0]
+    assert f["pi_confidence"].tolist() == [80.0, 0.0]
+    assert f["pi_indicator_ids"][0] == ("i1", "i2") and f["pi_indicator_ids"][1] == ()
