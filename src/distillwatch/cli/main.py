@@ -48,6 +48,7 @@ def one_line_errors(func: F) -> F:
 def _register() -> None:
     # Imported here so that importing the package does no work; each module adds commands.
     from distillwatch.cli import (
+        demo_cmd,
         evaluate_cmd,
         hub_cmd,
         intel_cmd,
@@ -56,7 +57,7 @@ def _register() -> None:
         simulate_cmd,
     )
 
-    for module in (scan_cmd, simulate_cmd, evaluate_cmd, hub_cmd):
+    for module in (scan_cmd, simulate_cmd, evaluate_cmd, hub_cmd, demo_cmd):
         module.register(app)
     intel_match_cmd.register(intel_cmd.intel_app)
     intel_cmd.register(app)

@@ -1,0 +1,1 @@
+"""Demonstrations that run whole scenarios end to end (``distillwatch demo ...``)."""
