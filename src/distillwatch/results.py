@@ -47,6 +47,7 @@ class TemplateUse:
     n_accounts: int  # accounts of the campaign using it
     n_requests: int
     n_accounts_input: int = 0  # accounts of the whole input using it
+    n_variants: int = 0  # distinct other parts (tails of a head, heads of a tail) with it
 
 
 @dataclass(frozen=True)

@@ -335,6 +335,15 @@ def test_template_selection(tmp_path):
                     "n_accounts": 3,
                     "n_requests": 30,
                     "n_accounts_input": 4,
+                    "n_variants": 12,
+                },
+                {
+                    "part": "head",
+                    "skeleton": "a dataset task wrapped by one wrapper",
+                    "n_accounts": 3,
+                    "n_requests": 30,
+                    "n_accounts_input": 3,
+                    "n_variants": 1,
                 },
             ],
         )

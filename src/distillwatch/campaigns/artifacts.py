@@ -8,7 +8,8 @@ digests, fingerprints or plain hosting ranges (``distillwatch intel build``).
 - ``templates``: head or tail skeleton parts used by at least ``min_accounts`` of the
   campaign's accounts or at least ``min_share`` of its requests, most used first, with the
   number of accounts in the whole input using them (a corpus task everyone asks is not
-  the campaign's fingerprint);
+  the campaign's fingerprint) and the number of distinct other parts they come with (a
+  wrapper surrounds many different tasks; a task comes with one or two wrappers);
 - ``infrastructure``: the /24 or /64 prefixes, addresses and ASNs its requests came from,
   each with whether the ASN is a hosting provider's and how many accounts used it;
 - ``payment_fingerprints``: the cards on its accounts.
@@ -50,10 +51,13 @@ def _templates(
     ev: ir.Table, j: ir.Table, part: str, min_accounts: int, min_share: float
 ) -> list[tuple[str, TemplateUse]]:
     col = j[part]
+    other = "tail" if part == "head" else "head"
     rows = j.filter(col.notnull() & (col.length() > 0))
     total = j.group_by("cid").aggregate(total=j.count())
     agg = rows.group_by(["cid", part]).aggregate(
-        n_accounts=rows.account_id.nunique(), n_requests=rows.count()
+        n_accounts=rows.account_id.nunique(),
+        n_requests=rows.count(),
+        n_variants=rows[other].nunique(),
     )
     agg = agg.join(total, "cid")
     agg = agg.filter((agg.n_accounts >= min_accounts) | (agg.n_requests >= agg.total * min_share))
@@ -62,7 +66,12 @@ def _templates(
     out = []
     for r in agg.to_pyarrow().to_pylist():
         use = TemplateUse(
-            part, r[part], int(r["n_accounts"]), int(r["n_requests"]), int(r["n_input"])
+            part,
+            r[part],
+            int(r["n_accounts"]),
+            int(r["n_requests"]),
+            int(r["n_input"]),
+            int(r["n_variants"]),
         )
         out.append((r["cid"], use))
     return out

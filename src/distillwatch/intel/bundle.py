@@ -163,8 +163,15 @@ def _template(r: _Reader) -> TemplateUse:
     if part not in FINGERPRINT_PARTS:
         raise IntelError(f"{r.where}.part must be one of {FINGERPRINT_PARTS}, got {part!r}")
     n_input = r.count("n_accounts_input") if "n_accounts_input" in r.data else 0
+    # -1: unknown (campaigns.json from before the field existed)
+    n_variants = r.count("n_variants") if "n_variants" in r.data else -1
     return TemplateUse(
-        part, r.get("skeleton", str), r.count("n_accounts"), r.count("n_requests"), n_input
+        part,
+        r.get("skeleton", str),
+        r.count("n_accounts"),
+        r.count("n_requests"),
+        n_input,
+        n_variants,
     )
 
 
@@ -525,6 +532,8 @@ def _shareable(t: TemplateUse, n_requests: int) -> bool:
     outside = t.n_accounts_input - t.n_accounts
     if outside > max(1, MAX_OUTSIDE_SHARE * t.n_accounts):
         return False
+    if 0 <= t.n_variants < MIN_VARIANTS:  # the task harvested, not the tooling around it
+        return False
     return t.n_accounts >= MIN_TEMPLATE_ACCOUNTS or (
         n_requests > 0 and t.n_requests >= MIN_TEMPLATE_SHARE * n_requests
     )
@@ -534,6 +543,10 @@ def _shareable(t: TemplateUse, n_requests: int) -> bool:
 #: share of the campaign's (and at least 1 is tolerated): a corpus task that honest users
 #: also ask would match peers' honest customers
 MAX_OUTSIDE_SHARE = 0.1
+#: a template part is shared only if it comes with at least this many distinct other parts
+#: in the campaign: a wrapper surrounds many tasks, while a public-dataset task that one
+#: wrapper surrounds would match peers' honest users of that dataset
+MIN_VARIANTS = 5
 
 
 def _ordered(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -6,8 +6,8 @@ in the scan directory like accounts.csv. Format ``distillwatch-campaigns/1``:
 ``{"format", "window": {"start", "end"}, "campaigns": [{"campaign_id", "flagged", "risk",
 "actor_id", "first_seen", "last_seen", "n_accounts", "n_requests", "signals",
 "techniques", "linked_by", "templates": [{"part", "skeleton", "n_accounts",
-"n_requests", "n_accounts_input"}], "infrastructure": [{"kind", "value", "hosting", "n_accounts"}],
-"payment_fingerprints": [{"value", "n_accounts"}], "account_ids"}]}``.
+"n_requests", "n_accounts_input", "n_variants"}], "infrastructure": [{"kind", "value",
+"hosting", "n_accounts"}], "payment_fingerprints": [{"value", "n_accounts"}], "account_ids"}]}``.
 
 >>> from datetime import datetime
 >>> from distillwatch.results import CampaignVerdict, IngestSummary, ScanResult
