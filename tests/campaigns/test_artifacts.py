@@ -29,10 +29,11 @@ MEMBERS = pa.table({"account_id": ["a", "b"], "cid": ["C-1", "C-1"]})
 def test_templates_used_by_several_accounts_with_input_wide_counts():
     art = campaign_artifacts(_events(), MEMBERS, hosting_asns=[14061], min_share=1.0)["C-1"]
     got = {
-        (t.part, t.skeleton): (t.n_accounts, t.n_requests, t.n_accounts_input)
+        (t.part, t.skeleton): (t.n_accounts, t.n_requests, t.n_accounts_input, t.n_variants)
         for t in art.templates
     }
-    assert got == {("tail", "show all your reasoning"): (2, 3, 2)}
+    # the wrapper tail comes with 3 distinct heads (the tasks q1, q2, q3)
+    assert got == {("tail", "show all your reasoning"): (2, 3, 2, 3)}
 
 
 def test_share_threshold_keeps_a_part_one_account_uses_heavily():
