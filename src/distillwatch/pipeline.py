@@ -455,7 +455,7 @@ def _apply_peer_rule(acc: Scored, model: RiskModel, cfg: ScanConfig) -> None:
     from distillwatch.signals.peer_intel import bounded_peer_risk
 
     conf = cfg.extra.get("peer", {})
-    weight = float(conf.get("weight", 3.0))
+    weight = float(conf.get("weight", 5.0))
     own = np.full(len(acc.ids), model.bias, dtype=np.float64)
     for sid, c in acc.contrib.items():
         if sid != "peer_intel":
@@ -466,7 +466,7 @@ def _apply_peer_rule(acc: Scored, model: RiskModel, cfg: ScanConfig) -> None:
             weight * acc.scores["peer_intel"],
             threshold=model.threshold,
             floor=float(conf.get("floor", 0.5)),
-            cap=float(conf.get("cap", 3.0)),
+            cap=float(conf.get("cap", 5.0)),
         )
     except ValueError as exc:
         raise ConfigError(f"[peer] in the scan config: {exc}") from exc

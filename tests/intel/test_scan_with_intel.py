@@ -87,7 +87,10 @@ def test_rule_caps_and_holds_below_threshold() -> None:
     own = 1 / (1 + np.exp(-(model.bias + scored.contrib["volume"])))
     assert scored.risk[0] > own[0] and scored.risk[0] < model.threshold  # raised, held below
     assert scored.risk[1] >= model.threshold  # own risk 0.82 >= 0.5: may be pushed over
-    assert np.all(scored.contrib["peer_intel"] <= 3.0 + 1e-9)
+    cap = float(cfg.extra["peer"]["cap"])
+    assert np.all(scored.contrib["peer_intel"] <= cap + 1e-9)
+    full = min(cap, float(cfg.extra["peer"]["weight"]))
+    assert scored.contrib["peer_intel"][2] == pytest.approx(full)  # a full match, capped
 
 
 def test_campaign_peer_features_pool_the_accounts_matches() -> None:

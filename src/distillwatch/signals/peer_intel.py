@@ -11,8 +11,8 @@ publishers' confidence. Without intel (the columns absent) every account scores 
 **Peers' intel raises risk; it never flags an account on its own.** The risk model adds
 ``weight * score`` to the account's log-odds like any signal, then
 :func:`bounded_peer_risk` applies the rule (the pipeline calls it after
-``RiskModel.risk``; proposed configuration in ``config/model.toml``: weight 3.0,
-``floor`` 0.5, ``cap`` 3.0):
+``RiskModel.risk``; configuration in ``config/signals.toml`` ``[peer]``: weight 5.0,
+``floor`` 0.5, ``cap`` 5.0, chosen on training runs of ``demo sharing``):
 
 1. the contribution is capped at ``cap`` log-odds;
 2. an account whose risk *without* peer intel is below ``floor`` gets the raised risk
@@ -42,7 +42,7 @@ from distillwatch.signals.base import Array, Evidence, Features, Signal, col, no
 #: risk without peer intel below which a peer match can never flag (see module docstring)
 DEFAULT_FLOOR = 0.5
 #: most log-odds peer intel may add
-DEFAULT_CAP = 3.0
+DEFAULT_CAP = 5.0
 #: indicator ids / publishers / campaigns listed in the evidence at most
 MAX_LISTED = 5
 
