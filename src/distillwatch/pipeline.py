@@ -321,7 +321,6 @@ def run_scan(
     camp_model = RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold)
     if "head" not in events.column_names:  # text features may have been computed upstream
         events = add_text_features(events, progress)
-    peer_f: dict[str, np.ndarray] = {}
     matches = None
     if peer is not None:
         from distillwatch.intel.match import match_events
@@ -338,8 +337,7 @@ def run_scan(
         progress("accounts")
         acc_f = account_features(ev)
         if matches is not None:
-            peer_f = matches.features(list(acc_f["subject"]))
-            acc_f.update(peer_f)
+            acc_f.update(matches.features(list(acc_f["subject"])))
         acc_signals = build_signals(cfg.signal_params, campaign=False)
         acc = score(acc_signals, acc_f, model)
         if peer is not None:
@@ -544,12 +542,9 @@ def _flag_members(
     index = {a: i for i, a in enumerate(ids)}
     out = np.zeros(len(ids), dtype=bool)
     for accs in groups.values():
-        if len(accs) < 2:
-            continue
-        rows = [index[a] for a in accs]
-        for i in rows:
-            if not flagged[i] and final[i] >= floor:
-                out[i] = True
+        if len(accs) > 1:
+            rows = np.array([index[a] for a in accs])
+            out[rows] = ~flagged[rows] & (final[rows] >= floor)
     return out
 
 

@@ -47,18 +47,9 @@ TokenFile = Annotated[
 
 def _run(work: Callable[[], None]) -> None:
     """Run a command body: DistillwatchError -> one line and its exit code, never a traceback."""
-    from distillwatch.cli.main import err_console, one_line_errors
+    from distillwatch.cli.main import run_command
 
-    try:
-        one_line_errors(work)()
-    except typer.Exit:
-        raise
-    except Exception as exc:
-        err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (please report it)",
-            highlight=False,
-        )
-        raise typer.Exit(1) from None
+    run_command(work)
 
 
 def _say(text: str) -> None:
@@ -129,11 +120,12 @@ def build(
     """Write a STIX 2.1 bundle of the scan's flagged campaigns, fingerprints keyed."""
 
     def work() -> None:
-        from distillwatch.intel.bundle import build_bundle, publishable_level
+        from distillwatch.intel.bundle import build_bundle
         from distillwatch.intel.keys import load_keyring
         from distillwatch.outputs.files import ensure_dir, write_text
+        from distillwatch.outputs.tlp import shareable_level
 
-        level = publishable_level(tlp)  # refuse TLP:RED before reading anything
+        level = shareable_level(tlp)  # refuse TLP:RED before reading anything
         ring = load_keyring(key_file)
         text = build_bundle(
             scan_dir, org_name=org, keyring=ring, tlp_level=level, ttl_days=ttl_days

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +20,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from distillwatch.errors import DistillwatchError, OutputError, UsageError
+from distillwatch.errors import OutputError, UsageError
 
 MATCH_COLUMNS = (
     "account_id",
@@ -31,25 +30,6 @@ MATCH_COLUMNS = (
     "infra_matches",
     "max_confidence",
 )
-
-
-def _guarded(body: Callable[[], None], debug: bool) -> None:
-    """Run ``body``: DistillwatchError -> one line and its exit code, anything else ->
-    one line and exit 1 (the traceback with ``--debug``)."""
-    from distillwatch.cli.main import err_console, one_line_errors
-
-    try:
-        one_line_errors(body)()
-    except (typer.Exit, DistillwatchError):
-        raise
-    except Exception as exc:
-        if debug:
-            raise
-        err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
-            "(rerun with --debug for the traceback and report it)"
-        )
-        raise typer.Exit(1) from None
 
 
 def _timestamp(value: str | None, option: str) -> datetime | None:
@@ -96,7 +76,11 @@ def match(
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Match peers' indicators against your traffic; write matches.csv and sightings."""
-    _guarded(lambda: _match(events, intel, key_file, out, org, tlp_level, quiet=quiet), debug)
+    from distillwatch.cli.main import run_command
+
+    run_command(
+        lambda: _match(events, intel, key_file, out, org, tlp_level, quiet=quiet), debug=debug
+    )
 
 
 def _match(
@@ -112,13 +96,14 @@ def _match(
     from distillwatch.ingest import load_events
     from distillwatch.intel.keys import load_keyring
     from distillwatch.intel.match import match_events
-    from distillwatch.intel.sightings import identity_id, sharing_level, sightings_bundle
+    from distillwatch.intel.sightings import identity_id, sightings_bundle
     from distillwatch.intel.store import load_intel
+    from distillwatch.outputs.tlp import shareable_level
 
     console = Console(stderr=True, quiet=quiet)
     if org is not None:
         identity_id(org)  # an empty name or TLP:RED are refused before any work
-        sharing_level(tlp_level)
+        shareable_level(tlp_level)
     started = time.perf_counter()
     keyring = load_keyring(key_file)
     now = datetime.now(UTC)
@@ -207,7 +192,9 @@ def dismiss(
         _write(out, wrap_bundle([sighting], org_name=org, tlp_level=tlp_level, now=now))
         Console(stderr=True).print(f"wrote a false-positive sighting of {indicator_id} to {out}")
 
-    _guarded(body, debug)
+    from distillwatch.cli.main import run_command
+
+    run_command(body, debug=debug)
 
 
 def register(intel_app: typer.Typer) -> None:

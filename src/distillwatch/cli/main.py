@@ -45,6 +45,24 @@ def one_line_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def run_command(body: Callable[[], None], *, debug: bool = False) -> None:
+    """Run a command's ``body`` through :func:`one_line_errors`; any other exception is one
+    "internal error" line and exit 1 (re-raised with its traceback when ``debug``)."""
+    try:
+        one_line_errors(body)()
+    except (typer.Exit, DistillwatchError):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+            "(rerun with --debug for the traceback and report it)",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+
+
 def _register() -> None:
     # Imported here so that importing the package does no work; each module adds commands.
     from distillwatch.cli import (

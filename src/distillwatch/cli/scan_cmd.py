@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from distillwatch.errors import DistillwatchError, UsageError
+from distillwatch.errors import UsageError
 
 STAGES = {
     "text": "reading prompts",
@@ -39,24 +39,12 @@ def scan(
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Rank accounts by extraction risk, group them into campaigns, explain each verdict."""
-    from distillwatch.cli.main import err_console, one_line_errors
+    from distillwatch.cli.main import run_command
 
-    @one_line_errors
-    def run() -> None:
-        _scan(inputs, out, config, quiet=quiet, intel=intel, key_file=key_file)
-
-    try:
-        run()
-    except (typer.Exit, DistillwatchError):
-        raise
-    except Exception as exc:
-        if debug:
-            raise
-        err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
-            "(rerun with --debug for the traceback and report it)"
-        )
-        raise typer.Exit(1) from None
+    run_command(
+        lambda: _scan(inputs, out, config, quiet=quiet, intel=intel, key_file=key_file),
+        debug=debug,
+    )
 
 
 def _peer_input(intel: Path | None, key_file: Path | None, console: Console) -> Any:

@@ -25,7 +25,7 @@ import gzip
 import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -171,7 +171,7 @@ def run_sharing_demo(
     from distillwatch.intel.keys import Keyring, new_key, save_keyring
     from distillwatch.intel.store import load_intel
     from distillwatch.outputs import write_outputs
-    from distillwatch.outputs.ids import stable_uuid
+    from distillwatch.outputs.ids import identity_id
     from distillwatch.pipeline import PeerInput
     from distillwatch.sim.engine import SimConfig, simulate
 
@@ -187,10 +187,7 @@ def run_sharing_demo(
     db.unlink(missing_ok=True)
     db_url = f"sqlite:///{db}"
     coll = add_collection(db_url, "distillation campaigns", "the demo trust group")
-    tokens = {
-        org: add_member(db_url, org, "identity--" + stable_uuid("identity", org), [coll], [coll])
-        for org in ORGS
-    }
+    tokens = {org: add_member(db_url, org, identity_id(org), [coll], [coll]) for org in ORGS}
 
     providers = []
     for i, org in enumerate(ORGS):
@@ -232,7 +229,7 @@ def run_sharing_demo(
             )  # fmt: skip
             if i == 0:
                 # provider 1 has no peer ahead of it: its shared run is its alone run
-                runs.append(ProviderRun(**{**runs[-1].__dict__, "mode": "shared"}))
+                runs.append(replace(runs[-1], mode="shared"))
                 continue
             intel_dir = out / org / "peers"
             pull(hub, intel_dir, collection_id=coll, token=tokens[org])

@@ -62,7 +62,7 @@ from distillwatch.intel.vocab import FINGERPRINT_PARTS
 from distillwatch.outputs import tlp
 from distillwatch.outputs.atlas import AtlasCatalog, load_atlas
 from distillwatch.outputs.fmt import as_utc, ranked_campaigns, rfc3339
-from distillwatch.outputs.ids import campaign_pseudonym, stable_uuid
+from distillwatch.outputs.ids import campaign_pseudonym, identity_id, stable_uuid
 from distillwatch.outputs.intel import (
     IDENTITY_CREATED,
     OBJECTIVE,
@@ -262,7 +262,7 @@ class _Build:
 
     @property
     def identity_id(self) -> str:
-        return "identity--" + stable_uuid("identity", self.org)
+        return identity_id(self.org)
 
     @property
     def marks(self) -> dict[str, Any]:
@@ -292,21 +292,6 @@ class _Build:
                 **self.marks,
             )
         )
-
-
-def publishable_level(level: str) -> str:
-    """The normalized TLP 2.0 level; :class:`UsageError` for TLP:RED or an unknown level.
-
-    >>> publishable_level("TLP:AMBER+STRICT")
-    'amber+strict'
-    """
-    key = tlp.normalize_level(level)
-    if key == "red":
-        raise UsageError(
-            "TLP:RED intelligence is never shared through a hub; "
-            "choose --tlp clear, green, amber or amber+strict"
-        )
-    return key
 
 
 def _confidence(risk: float) -> int:
@@ -573,7 +558,7 @@ def build_bundle(
     import stix2.v21 as stix2  # lazy: ~0.3 s to import
     from stix2.exceptions import STIXError
 
-    level = publishable_level(tlp_level)
+    level = tlp.shareable_level(tlp_level)
     if not org_name.strip():
         raise UsageError("the organization name is empty; pass --org NAME")
     if ttl_days < 1:

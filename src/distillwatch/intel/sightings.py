@@ -31,13 +31,13 @@ from typing import Any
 from distillwatch.errors import UsageError
 from distillwatch.intel.match import Matches
 from distillwatch.intel.vocab import EXTENSIONS
-from distillwatch.outputs import tlp
+from distillwatch.outputs import ids, tlp
 from distillwatch.outputs.ids import stable_uuid
+from distillwatch.outputs.intel import IDENTITY_CREATED
 
 #: largest ``count`` STIX 2.1 allows on a sighting
 MAX_COUNT = 999_999_999
 #: created/modified of our identity object (the same as intel.json's, so it never changes)
-IDENTITY_CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 _INDICATOR_ID = re.compile(
     r"indicator--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 )
@@ -48,21 +48,6 @@ def _stamp(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def sharing_level(tlp_level: str) -> str:
-    """The normalised TLP level for shared content; TLP:RED is refused (UsageError).
-
-    >>> sharing_level("TLP:AMBER+STRICT")
-    'amber+strict'
-    """
-    level = tlp.normalize_level(tlp_level)
-    if level == "red":
-        raise UsageError(
-            "sightings are shared with the whole group; TLP:RED is never shared "
-            "(use --tlp amber+strict for the most restricted sharing)"
-        )
-    return level
-
-
 def identity_id(org_name: str) -> str:
     """Our organization's STIX identity id (as the publish side names it).
 
@@ -71,7 +56,7 @@ def identity_id(org_name: str) -> str:
     """
     if not org_name.strip():
         raise UsageError("the organization name is empty; pass --org NAME")
-    return "identity--" + stable_uuid("identity", org_name)
+    return ids.identity_id(org_name)
 
 
 def _common(org_name: str, level: str, now: datetime) -> dict[str, Any]:
@@ -118,7 +103,7 @@ def false_positive_sighting(
         raise UsageError(f"--count must be between 0 and {MAX_COUNT}, got {count}")
     if first_seen and last_seen and last_seen < first_seen:
         raise UsageError("--last-seen is before --first-seen; swap them")
-    level = sharing_level(tlp_level)
+    level = tlp.shareable_level(tlp_level)
     obj = _common(org_name, level, now)
     obj["id"] = "sighting--" + stable_uuid("sighting-feedback", org_name, indicator_id)
     obj["sighting_of_ref"] = indicator_id
@@ -146,7 +131,7 @@ def wrap_bundle(
     ...                                 now=datetime(2026, 11, 9, tzinfo=UTC))
     True
     """
-    level = sharing_level(tlp_level)
+    level = tlp.shareable_level(tlp_level)
     ident = identity_id(org_name)
     identity = {
         "type": "identity",
@@ -180,7 +165,7 @@ def sightings_bundle(
     >>> [o["type"] for o in json.loads(text)["objects"]]
     ['identity', 'marking-definition']
     """
-    level = sharing_level(tlp_level)
+    level = tlp.shareable_level(tlp_level)
     sightings = []
     for ind_id, hit in sorted(matches.indicators.items()):
         obj = _common(org_name, level, now)

@@ -43,3 +43,12 @@ def campaign_pseudonym(campaign_id: str, org_name: str) -> str:
     """
     digest = uuid.UUID(stable_uuid("campaign-name", org_name, campaign_id)).hex
     return f"DW-CAMPAIGN-{digest[:8].upper()}"
+
+
+def identity_id(org_name: str) -> str:
+    """The STIX ``identity`` id under which *org_name* publishes.
+
+    >>> identity_id("acme") == "identity--" + stable_uuid("identity", "acme")
+    True
+    """
+    return "identity--" + stable_uuid("identity", org_name)

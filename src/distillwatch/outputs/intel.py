@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from distillwatch.errors import OutputError, UsageError
-from distillwatch.outputs import tlp
+from distillwatch.outputs import ids, tlp
 from distillwatch.outputs.atlas import AtlasCatalog, AtlasTechnique, load_atlas
 from distillwatch.outputs.fmt import as_utc, ranked_campaigns
 from distillwatch.outputs.ids import campaign_pseudonym, stable_uuid
@@ -129,7 +129,7 @@ def _objects(
     catalog: AtlasCatalog,
     marking: dict[str, Any],
 ) -> list[Any]:
-    identity_id = "identity--" + stable_uuid("identity", org_name)
+    identity_id = ids.identity_id(org_name)
     marks: dict[str, Any] = {
         "created_by_ref": identity_id,
         "object_marking_refs": [marking["id"]],

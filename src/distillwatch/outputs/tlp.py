@@ -46,6 +46,21 @@ def normalize_level(level: str) -> str:
     return key
 
 
+def shareable_level(level: str) -> str:
+    """:func:`normalize_level` for content shared with a group; TLP:RED is refused.
+
+    >>> shareable_level("TLP:AMBER+STRICT")
+    'amber+strict'
+    """
+    key = normalize_level(level)
+    if key == "red":
+        raise UsageError(
+            "TLP:RED intelligence is never shared through a hub; "
+            "choose --tlp clear, green, amber or amber+strict"
+        )
+    return key
+
+
 def marking_id(level: str) -> str:
     """The fixed marking-definition id of a TLP 2.0 *level*."""
     return MARKING_IDS[normalize_level(level)]
