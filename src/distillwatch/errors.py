@@ -57,3 +57,13 @@ class IntelError(DistillwatchError):
 
 class HubError(DistillwatchError):
     """The sharing hub cannot be reached, refused a request, or failed to start."""
+
+
+class ScoringError(DistillwatchError):
+    """The online scorer cannot score: its state store is unavailable or its lists are bad."""
+
+
+class GatewayError(DistillwatchError):
+    """The gateway cannot start, or its policy or key file is unusable."""
+
+    exit_code = 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,6 +12,40 @@ from rich.table import Table
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _print_served(console: Console, served: Any) -> None:
+    """The replay table: how much of each campaign was served before it was stopped."""
+    t = Table(title="served before flagged (replay: each request scored before serving)")
+    for col in (
+        "campaign",
+        "persona",
+        "accounts",
+        "requests",
+        "served before flag",
+        "share",
+        "hours to 1st flag",
+    ):
+        t.add_column(col, justify="left" if col in ("campaign", "persona") else "right")
+    for c in served.campaigns:
+        t.add_row(
+            c.campaign_id,
+            c.persona,
+            str(c.n_accounts),
+            f"{c.n_requests:,}",
+            f"{c.requests_before_flag:,}",
+            f"{c.share_before_flag:.2%}",
+            _fmt(c.hours_to_detection, 2),
+        )
+    console.print(t)
+    share = served.median_share_before_flag
+    console.print(
+        "median over campaigns: "
+        + ("n/a" if share is None else f"{share:.2%}")
+        + " of requests served before flagged; "
+        + f"{_fmt(served.median_hours_to_detection, 2)} h to the first flag",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -84,10 +118,17 @@ def register(app: typer.Typer) -> None:
         for p in m.benign_personas:
             fps.add_row(p.persona, str(p.n_accounts), str(p.n_flagged), _fmt(p.fpr))
         console.print(fps)
+        data = m.to_dict()
+        if (scan_dir / "detections.csv").exists():
+            from distillwatch.evaluate.served import served_before_flag
+
+            served = served_before_flag(scan_dir / "detections.csv", truth_csv)
+            _print_served(console, served)
+            data["served"] = served.to_dict()
         if json_out is not None:
             try:
                 json_out.parent.mkdir(parents=True, exist_ok=True)
-                json_out.write_bytes(orjson.dumps(m.to_dict(), option=orjson.OPT_INDENT_2))
+                json_out.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
             except OSError as exc:
                 raise OutputError(f"cannot write {json_out}: {exc.strerror}") from exc
             console.print(f"wrote {json_out}")

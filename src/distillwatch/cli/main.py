@@ -71,11 +71,12 @@ def _register() -> None:
         hub_cmd,
         intel_cmd,
         intel_match_cmd,
+        replay_cmd,
         scan_cmd,
         simulate_cmd,
     )
 
-    for module in (scan_cmd, simulate_cmd, evaluate_cmd, hub_cmd, demo_cmd):
+    for module in (scan_cmd, simulate_cmd, evaluate_cmd, hub_cmd, demo_cmd, replay_cmd):
         module.register(app)
     intel_match_cmd.register(intel_cmd.intel_app)
     intel_cmd.register(app)

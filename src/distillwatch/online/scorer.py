@@ -1,0 +1,461 @@
+"""The online scorer: the scan's signals and risk models, one request at a time.
+
+``learn_one`` folds a served request into its account's ``AccountState`` (``state.py``),
+links the account to others that show the same rare attributes
+(``linkage.py``) and re-scores the account and its group with
+the scan's signals and fitted models (``config/model.toml``). ``score_one`` is a lookup of
+the last scores (no feature work on the request path), so a request is judged on the
+account's traffic before it. A group of linked accounts is scored as one campaign, and each
+account's risk is the higher of its own and its campaign's, as in ``scan``.
+
+Text features (intent, templates, language...) are computed in Arrow batches as in
+``scan``: events that arrive without them are queued and processed by :meth:`flush`
+(every ``batch`` events, or by the background thread of :meth:`start`).
+
+Lists produced elsewhere are read from ``lists`` (a directory): every ``accounts.csv``
+under it (a batch scan's output) contributes its flagged accounts and their campaigns;
+they are flagged online from their first request. :meth:`reload` re-reads them.
+
+>>> sc = OnlineScorer()
+>>> ev = {"account_id": "a", "ts": 1.7e9, "model": "m", "prompt": "hi", "request_id": "r1"}
+>>> sc.learn_one(ev)
+>>> sc.flush()
+>>> v = sc.score_one({"account_id": "a"})
+>>> v.n_requests, v.flagged
+(1, False)
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from distillwatch.config import ScanConfig, load_scan_config
+from distillwatch.errors import ScoringError
+from distillwatch.online.api import Event, Verdict
+from distillwatch.online.linkage import Linkage
+from distillwatch.online.state import BURST_S, SETTLE_S, AccountState, Context, epoch, merge
+from distillwatch.online.store import StateStore
+from distillwatch.signals.registry import build_signals
+from distillwatch.verdicts.model import RiskModel
+
+#: text feature columns an event must carry to be learnt without the batch text step
+TEXT_COLUMNS = ("content_hash", "skeleton_hash", "head", "tail", "lang", "domain")
+#: re-score an account (or campaign) after this many requests, or this share more
+RESCORE_EVERY = 1
+RESCORE_SHARE = 0.02
+RESCORE_FULL_UNTIL = 50
+#: top reasons listed in a verdict
+N_REASONS = 3
+
+
+@dataclass
+class _Score:
+    n: int  # requests when scored
+    risk: float
+    reasons: tuple[str, ...]
+
+
+def _needs_rescore(prev: _Score | None, n: int) -> bool:
+    if prev is None or n <= RESCORE_FULL_UNTIL:
+        return True
+    return n - prev.n >= max(RESCORE_EVERY, RESCORE_SHARE * prev.n)
+
+
+class OnlineScorer:
+    """Per-account streaming state, online linkage, the scan's models; see module docstring."""
+
+    def __init__(
+        self,
+        cfg: ScanConfig | None = None,
+        *,
+        store: StateStore | None = None,
+        lists: Path | None = None,
+        checkpoint_s: float = 10.0,
+        batch: int = 256,
+    ) -> None:
+        self.cfg = cfg if cfg is not None else load_scan_config()
+        self.store = store
+        self.lists = lists
+        self.checkpoint_s = checkpoint_s
+        self.batch = batch
+        self.model = RiskModel(self.cfg.bias, self.cfg.weights, self.cfg.threshold)
+        self.camp_model = RiskModel(
+            self.cfg.campaign_bias, self.cfg.campaign_weights, self.cfg.campaign_threshold
+        )
+        self.acc_signals = build_signals(self.cfg.signal_params, campaign=False)
+        self.camp_signals = build_signals(self.cfg.signal_params, campaign=True)
+        g = self.cfg.graph
+        self.linkage = Linkage(
+            self.cfg.link_weights,
+            min_edge_weight=float(g.get("min_edge_weight", 0.45)),
+            max_sharing=int(g.get("max_sharing", 200)),
+            rarity_k0=float(g.get("rarity_k0", 12.0)),
+        )
+        self.hosting = {int(a) for a in self.cfg.hosting_asns}
+        self.accounts: dict[str, AccountState] = {}
+        self.own: dict[str, _Score] = {}
+        self.camp: dict[str, _Score] = {}  # by group root
+        self.start_ts: float | None = None
+        self.model_first: dict[str, float] = {}
+        self.max_tokens: dict[str, dict[str, int]] = {}  # model -> value -> count
+        self.limits: dict[str, float] = {}
+        self.release: float | None = None
+        self.bursts: dict[str, int] = {}
+        self.listed: dict[str, str] = {}  # account -> campaign id from a list ("" if none)
+        self.pending: list[dict[str, Any]] = []  # without text features yet
+        self.ready: list[dict[str, Any]] = []  # with them (replay computes them in bulk)
+        self.dirty: set[str] = set()
+        self.lock = threading.RLock()
+        self.last_checkpoint = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if store is not None:
+            self._load(store)
+        if lists is not None:
+            self.reload()
+
+    # ------------------------------------------------------------------ the protocol
+
+    def score_one(self, event: Event) -> Verdict:
+        account = str(event.get("account_id") or "")
+        st = self.accounts.get(account)
+        n = st.n if st is not None else 0
+        own = self.own.get(account)
+        risk = own.risk if own is not None else 0.0
+        reasons: tuple[str, ...] = own.reasons if own is not None else ()
+        root = self.linkage.find(account)
+        size = len(self.linkage.members(root))
+        campaign_id = None
+        if size > 1:
+            campaign_id = "online-" + root
+            camp = self.camp.get(root)
+            if camp is not None and camp.risk > risk:
+                risk = camp.risk
+                reasons = (f"campaign:{campaign_id}", *camp.reasons)
+        listed_campaign = self.listed.get(account)
+        listed = listed_campaign is not None
+        if listed:
+            reasons = (f"listed:{listed_campaign or 'account'}", *reasons)
+            campaign_id = listed_campaign or campaign_id
+        return Verdict(
+            account_id=account,
+            risk=float(risk),
+            flagged=listed or risk >= self.model.threshold,
+            campaign_id=campaign_id,
+            listed=listed,
+            reasons=reasons[: N_REASONS + 1],
+            n_requests=n,
+        )
+
+    def learn_one(self, event: Event) -> None:
+        ev = dict(event)
+        if all(c in ev for c in TEXT_COLUMNS):
+            self.ready.append(ev)
+        else:
+            self.pending.append(ev)
+        if len(self.pending) + len(self.ready) >= self.batch:
+            self.flush()
+
+    def reload(self) -> None:
+        listed: dict[str, str] = {}
+        if self.lists is not None:
+            if not self.lists.is_dir():
+                raise ScoringError(f"lists directory {self.lists} does not exist; create it")
+            for path in sorted(self.lists.rglob("accounts.csv")):
+                listed.update(_flagged_accounts(path))
+        self.listed = listed
+
+    def checkpoint(self) -> None:
+        if self.store is None:
+            return
+        with self.lock:
+            rows = {a: self.accounts[a].to_json() for a in self.dirty if a in self.accounts}
+            self.store.save(rows, self._globals())
+            self.dirty.clear()
+            self.last_checkpoint = time.monotonic()
+
+    # ------------------------------------------------------------------ batching, threads
+
+    def flush(self) -> None:
+        """Learn the queued events (text features in one batch) and re-score in one batch."""
+        with self.lock:
+            todo, self.pending = self.pending, []
+            ready, self.ready = self.ready, []
+            if todo:
+                ready.extend(_with_text_features(todo))
+            if ready:
+                ready.sort(key=lambda e: epoch(e.get("ts")) or 0.0)
+                self._learn(ready)
+            self._maybe_checkpoint()
+
+    def start(self, interval_s: float = 0.2) -> None:
+        """Flush and checkpoint from a background thread every ``interval_s``."""
+        if self._thread is not None:
+            return
+
+        def run() -> None:
+            while not self._stop.wait(interval_s):
+                try:
+                    self.flush()
+                except ScoringError:
+                    continue  # the store is down: retried next tick, callers see it too
+
+        self._thread = threading.Thread(target=run, name="scorer-flush", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+        self.flush()
+        self.checkpoint()
+
+    # ------------------------------------------------------------------ learning
+
+    def _learn(self, events: Sequence[dict[str, Any]]) -> None:
+        touched: set[str] = set()
+        for ev in events:
+            account = str(ev.get("account_id") or "")
+            if not account:
+                continue
+            ts = epoch(ev.get("ts")) or 0.0
+            self._observe_population(ev, ts)
+            st = self.accounts.get(account)
+            if st is None:
+                st = self.accounts[account] = AccountState()
+            first = st.n == 0
+            st.learn(ev, self._context())
+            if first and st.created_at is not None:
+                key = f"{st.channel}|{int(st.created_at // BURST_S)}"
+                self.bursts[key] = self.bursts.get(key, 0) + 1
+            self._link(account, ev, st)
+            self.dirty.add(account)
+            touched.add(account)
+        self._rescore(sorted(touched))
+        self._rescore_groups(sorted({self.linkage.find(a) for a in touched}))
+
+    def _observe_population(self, ev: Mapping[str, Any], ts: float) -> None:
+        if self.start_ts is None or ts < self.start_ts:
+            self.start_ts = ts
+        model = str(ev.get("model") or "")
+        if model and model not in self.model_first:
+            self.model_first[model] = ts
+            if ts > self.start_ts + SETTLE_S and (self.release is None or ts < self.release):
+                self.release = ts
+        mt = ev.get("max_tokens")
+        if model and mt is not None:
+            hist = self.max_tokens.setdefault(model, {})
+            if len(hist) < 512 or str(int(mt)) in hist:
+                hist[str(int(mt))] = hist.get(str(int(mt)), 0) + 1
+                total = sum(hist.values())
+                if total <= 100 or total % 50 == 0:
+                    self.limits[model] = _quantile(hist, 0.99)
+
+    def _context(self) -> Context:
+        start = self.start_ts or 0.0
+        new = frozenset(m for m, t in self.model_first.items() if t > start + SETTLE_S)
+        return Context(model_limit=self.limits, release=self.release, new_models=new)
+
+    def _link(self, account: str, ev: Mapping[str, Any], st: AccountState) -> None:
+        from distillwatch.campaigns.attributes import ip_prefix
+
+        add = self.linkage.add
+        if ev.get("payment_fingerprint"):
+            add(account, "payment", str(ev["payment_fingerprint"]))
+        if ev.get("org_id"):
+            add(account, "org", str(ev["org_id"]))
+        if ev.get("ip"):
+            prefix = ip_prefix(str(ev["ip"]))
+            if prefix:
+                add(account, "ip_prefix", prefix)
+        created = epoch(ev.get("account_created_at"))
+        if created is not None:
+            day = time.strftime("%Y-%m-%d", time.gmtime(created))
+            hour = time.strftime("%Y-%m-%d %H", time.gmtime(created))
+            if ev.get("asn") is not None and int(ev["asn"]) in self.hosting:
+                add(account, "asn_created", f"{int(ev['asn'])}@{day}")
+            if ev.get("user_agent"):
+                add(account, "ua_created", f"{ev['user_agent']}@{hour}")
+        n = st.n
+        if n >= 5:
+            for prefix, counts in (("h", st.heads.counts), ("t", st.tails.counts)):
+                for key, c in counts.items():
+                    if key and c >= 5 and c >= 0.3 * n:
+                        add(account, "template", prefix + key)
+
+    # ------------------------------------------------------------------ scoring
+
+    def _features(self, rows: list[dict[str, float]]) -> dict[str, np.ndarray]:
+        return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
+
+    def _score(self, f: dict[str, np.ndarray], camp: bool) -> list[tuple[float, tuple[str, ...]]]:
+        """(risk, top reasons) per row of ``f``."""
+        signals = self.camp_signals if camp else self.acc_signals
+        model = self.camp_model if camp else self.model
+        scores = {s.id: np.clip(s.score(f), 0.0, 1.0) for s in signals}
+        risk, contrib = model.risk(scores)
+        ids = list(contrib)
+        matrix = np.stack([contrib[s] for s in ids], axis=1)
+        out = []
+        for i in range(len(risk)):
+            top = np.argsort(-matrix[i])[:N_REASONS]
+            reasons = tuple(
+                f"{ids[j]}={float(scores[ids[j]][i]):.2f}" for j in top if matrix[i, j] > 0
+            )
+            out.append((float(risk[i]), reasons))
+        return out
+
+    def _burst(self, st: AccountState) -> int:
+        if st.created_at is None:
+            return 1
+        return self.bursts.get(f"{st.channel}|{int(st.created_at // BURST_S)}", 1)
+
+    def _rescore(self, accounts: Sequence[str]) -> None:
+        """Re-score accounts that grew enough since their last score, in one batch."""
+        todo = [a for a in accounts if _needs_rescore(self.own.get(a), self.accounts[a].n)]
+        if not todo:
+            return
+        ctx = self._context()
+        rows = []
+        for a in todo:
+            st = self.accounts[a]
+            rows.append(st.features(burst_size=self._burst(st), context=ctx))
+        for a, (risk, reasons) in zip(
+            todo, self._score(self._features(rows), camp=False), strict=True
+        ):
+            self.own[a] = _Score(self.accounts[a].n, risk, reasons)
+
+    def _rescore_groups(self, roots: Sequence[str]) -> None:
+        """Re-score groups of linked accounts (campaigns) that grew enough, in one batch."""
+        ctx = self._context()
+        todo: list[tuple[str, int]] = []
+        rows: list[dict[str, float]] = []
+        for root in roots:
+            members = self.linkage.members(root)
+            if len(members) < 2:
+                continue
+            states = [self.accounts[a] for a in members if a in self.accounts]
+            n = sum(s.n for s in states)
+            if not _needs_rescore(self.camp.get(root), n):
+                continue
+            per = [s.features(burst_size=self._burst(s), context=ctx) for s in states]
+            f = merge(states).features(context=ctx)
+            f["n_accounts"] = float(len(states))
+            f["link_strength"] = self.linkage.strength(root)
+            f["gap_cv"] = float(np.median([p["gap_cv"] for p in per]))
+            f["n_gaps"] = float(sum(p["n_gaps"] for p in per))
+            ages = [p["age_days"] for p in per]
+            f["age_days"] = (
+                float(np.median(ages)) if not any(math.isnan(a) for a in ages) else math.nan
+            )
+            f["burst_size"] = max(p["burst_size"] for p in per)
+            f["young_share"] = float(np.mean([p["young_share"] for p in per]))
+            todo.append((root, n))
+            rows.append(f)
+        if not rows:
+            return
+        for (root, n), (risk, reasons) in zip(
+            todo, self._score(self._features(rows), camp=True), strict=True
+        ):
+            self.camp[root] = _Score(n, risk, reasons)
+
+    # ------------------------------------------------------------------ persistence
+
+    def _maybe_checkpoint(self) -> None:
+        if self.store is not None and time.monotonic() - self.last_checkpoint >= self.checkpoint_s:
+            self.checkpoint()
+
+    def _globals(self) -> dict[str, Any]:
+        return {
+            "start_ts": self.start_ts,
+            "model_first": self.model_first,
+            "max_tokens": self.max_tokens,
+            "limits": self.limits,
+            "release": self.release,
+            "bursts": self.bursts,
+            "linkage": self.linkage.to_json(),
+        }
+
+    def _load(self, store: StateStore) -> None:
+        rows, glob = store.load()
+        self.accounts = {a: AccountState.from_json(d) for a, d in rows.items()}
+        if glob:
+            self.start_ts = glob["start_ts"]
+            self.model_first = dict(glob["model_first"])
+            self.max_tokens = {m: dict(h) for m, h in glob["max_tokens"].items()}
+            self.limits = dict(glob["limits"])
+            self.release = glob["release"]
+            self.bursts = dict(glob["bursts"])
+            self.linkage.load_json(glob["linkage"])
+        self._rescore(sorted(self.accounts))
+        self._rescore_groups(sorted(self.linkage.groups))
+
+
+def _quantile(hist: Mapping[str, int], q: float) -> float:
+    items = sorted((float(k), c) for k, c in hist.items())
+    total = sum(c for _, c in items)
+    acc = 0
+    for value, c in items:
+        acc += c
+        if acc >= q * total:
+            return value
+    return items[-1][0]
+
+
+def _flagged_accounts(path: Path) -> dict[str, str]:
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ScoringError(f"list {path} cannot be read: {exc}; fix or remove it") from exc
+    if rows and ("account_id" not in rows[0] or "flagged" not in rows[0]):
+        raise ScoringError(
+            f"list {path} has no account_id/flagged columns; use a scan's accounts.csv"
+        )
+    return {
+        r["account_id"]: r.get("campaign_id") or ""
+        for r in rows
+        if str(r.get("flagged", "")).lower() == "true"
+    }
+
+
+def _with_text_features(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    import pyarrow as pa
+
+    from distillwatch.features.text import text_features
+
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "request_id": pa.array([str(e.get("request_id") or i) for i, e in enumerate(events)]),
+            "prompt": pa.array([str(e.get("prompt") or "") for e in events], pa.string()),
+            "system_prompt": pa.array([e.get("system_prompt") for e in events], pa.string()),
+        }
+    )
+    tf = text_features(batch).to_pydict()
+    tf.pop("request_id", None)
+    out = []
+    for i, e in enumerate(events):
+        row = dict(e)
+        for name, values in tf.items():
+            row[name] = values[i]
+        out.append(row)
+    return out
+
+
+def open_scorer(
+    state: Path, *, lists: Path | None = None, checkpoint_s: float = 10.0
+) -> OnlineScorer:
+    """A scorer persisted in the SQLite file ``state`` (created if missing), with lists."""
+    scorer = OnlineScorer(store=StateStore(state), lists=lists, checkpoint_s=checkpoint_s)
+    scorer.start()
+    return scorer

@@ -1,0 +1,165 @@
+"""The online scorer: verdicts, linkage into campaigns, lists, persistence, failures."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from distillwatch.errors import ScoringError
+from distillwatch.online.linkage import Linkage
+from distillwatch.online.scorer import OnlineScorer, open_scorer
+from distillwatch.online.store import StateStore
+
+
+def _truth(sim_dir: Path) -> dict[str, dict[str, str]]:
+    with (sim_dir / "truth.csv").open() as fh:
+        return {r["account_id"]: r for r in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def learnt(sim_events: pa.Table) -> OnlineScorer:
+    sc = OnlineScorer()
+    for ev in sim_events.sort_by("ts").to_pylist():
+        sc.learn_one(ev)
+    sc.flush()
+    return sc
+
+
+def test_attack_accounts_rank_above_benign(learnt: OnlineScorer, sim_dir: Path) -> None:
+    truth = _truth(sim_dir)
+    risk = {a: learnt.score_one({"account_id": a}).risk for a in learnt.accounts}
+    attack = [r for a, r in risk.items() if truth[a]["label"] == "attack"]
+    benign = [r for a, r in risk.items() if truth[a]["label"] == "benign"]
+    assert attack and benign
+    above = sum(1 for x in attack for y in benign if x > y) / (len(attack) * len(benign))
+    assert above > 0.95
+    flagged_benign = sum(1 for a in benign if a >= learnt.model.threshold)
+    assert flagged_benign <= max(1, len(benign) // 100)
+
+
+def test_linked_accounts_share_a_campaign(learnt: OnlineScorer, sim_dir: Path) -> None:
+    truth = _truth(sim_dir)
+    hydra = [a for a, t in truth.items() if t["persona"] == "hydra" and a in learnt.accounts]
+    assert len(hydra) >= 3
+    verdicts = [learnt.score_one({"account_id": a}) for a in hydra]
+    ids = [v.campaign_id for v in verdicts if v.campaign_id]
+    assert len(ids) >= len(hydra) // 2
+    assert any(r.startswith("campaign:") for v in verdicts for r in v.reasons)
+
+
+def test_unknown_account_is_not_flagged(learnt: OnlineScorer) -> None:
+    v = learnt.score_one({"account_id": "never-seen"})
+    assert (v.risk, v.flagged, v.n_requests, v.campaign_id) == (0.0, False, 0, None)
+
+
+def test_listed_accounts_are_flagged_and_reload_picks_up_changes(tmp_path: Path) -> None:
+    lists = tmp_path / "lists"
+    (lists / "scan-1").mkdir(parents=True)
+    table = lists / "scan-1" / "accounts.csv"
+    table.write_text(
+        "account_id,risk,flagged,campaign_id,signals\nbad,0.99,true,cmp-1,\nok,0.1,false,,\n"
+    )
+    sc = OnlineScorer(lists=lists)
+    bad = sc.score_one({"account_id": "bad"})
+    assert bad.flagged and bad.listed and bad.campaign_id == "cmp-1"
+    assert bad.reasons[0] == "listed:cmp-1"
+    assert not sc.score_one({"account_id": "ok"}).flagged
+    table.write_text("account_id,risk,flagged,campaign_id,signals\nok,0.99,true,,\n")
+    sc.reload()
+    assert not sc.score_one({"account_id": "bad"}).flagged
+    assert sc.score_one({"account_id": "ok"}).listed
+
+
+def test_a_list_without_the_columns_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "accounts.csv").write_text("id,score\na,1\n")
+    with pytest.raises(ScoringError, match="account_id/flagged"):
+        OnlineScorer(lists=tmp_path)
+
+
+def test_state_survives_a_restart(sim_events: pa.Table, tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    rows = sim_events.sort_by("ts").to_pylist()[:3000]
+    first = OnlineScorer(store=StateStore(db), checkpoint_s=0.0)
+    for ev in rows:
+        first.learn_one(ev)
+    first.flush()
+    first.checkpoint()
+    before = {a: first.score_one({"account_id": a}) for a in first.accounts}
+    second = OnlineScorer(store=StateStore(db))
+    after = {a: second.score_one({"account_id": a}) for a in second.accounts}
+    assert set(after) == set(before)
+    for a, v in before.items():
+        assert after[a].n_requests == v.n_requests
+        assert after[a].risk == pytest.approx(v.risk, abs=1e-9)
+        assert after[a].campaign_id == v.campaign_id
+
+
+def test_checkpoint_interval_bounds_what_a_crash_loses(
+    sim_events: pa.Table, tmp_path: Path
+) -> None:
+    db = tmp_path / "state.db"
+    rows = sim_events.sort_by("ts").to_pylist()[:600]
+    sc = OnlineScorer(store=StateStore(db), checkpoint_s=3600.0, batch=100)
+    for ev in rows[:300]:
+        sc.learn_one(ev)
+    sc.checkpoint()
+    for ev in rows[300:]:
+        sc.learn_one(ev)  # learnt, but the interval has not passed: not on disk yet
+    sc.flush()
+    crashed = OnlineScorer(store=StateStore(db))
+    assert sum(s.n for s in crashed.accounts.values()) == 300
+    assert sum(s.n for s in sc.accounts.values()) == 600
+
+
+def test_an_unwritable_store_raises_scoring_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(ScoringError, match="cannot be opened"):
+        OnlineScorer(store=StateStore(blocker / "state.db"))
+    db = tmp_path / "state.db"
+    sc = OnlineScorer(store=StateStore(db), checkpoint_s=0.0)
+    sc.learn_one({"account_id": "a", "ts": 1.7e9, "prompt": "hello", "model": "m"})
+    sc.flush()
+    con = sqlite3.connect(db)
+    con.execute("DROP TABLE account")
+    con.execute("CREATE VIEW account AS SELECT 1 AS account_id, 2 AS state")
+    con.commit()
+    con.close()
+    with pytest.raises(ScoringError, match="cannot be written"):
+        sc.checkpoint()
+
+
+def test_open_scorer_flushes_in_the_background(tmp_path: Path) -> None:
+    import time
+
+    sc = open_scorer(tmp_path / "s.db", checkpoint_s=0.1)
+    try:
+        sc.learn_one({"account_id": "a", "ts": 1.7e9, "prompt": "hi there", "model": "m"})
+        deadline = time.monotonic() + 10
+        while sc.score_one({"account_id": "a"}).n_requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sc.score_one({"account_id": "a"}).n_requests == 1
+    finally:
+        sc.close()
+    assert "a" in StateStore(tmp_path / "s.db").load()[0]
+
+
+def test_linkage_needs_enough_shared_weight() -> None:
+    g = Linkage({"payment": 1.0, "ip_prefix": 0.35, "ua_created": 0.25}, min_edge_weight=0.45)
+    assert g.add("a", "ip_prefix", "p1") == [] and g.add("b", "ip_prefix", "p1") == []
+    assert g.find("a") != g.find("b")  # 0.35 < 0.45
+    assert g.add("b", "ua_created", "ua@h") == [] and g.add("a", "ua_created", "ua@h") == ["b"]
+    assert g.find("a") == g.find("b")  # 0.35 + 0.25
+    assert g.strength(g.find("a")) == pytest.approx(0.6 / 2)
+
+
+def test_linkage_ignores_values_shared_too_widely() -> None:
+    g = Linkage({"payment": 1.0}, max_sharing=3)
+    for a in "abcdef":
+        g.add(a, "payment", "gift-card")
+    assert len(g.members(g.find("a"))) == 3
+    assert g.find("f") == "f"
