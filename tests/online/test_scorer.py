@@ -163,3 +163,22 @@ def test_linkage_ignores_values_shared_too_widely() -> None:
         g.add(a, "payment", "gift-card")
     assert len(g.members(g.find("a"))) == 3
     assert g.find("f") == "f"
+
+
+def test_a_store_failing_longer_than_the_interval_stops_scoring(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    sc = OnlineScorer(store=StateStore(db), checkpoint_s=0.0)
+    sc.learn_one({"account_id": "a", "ts": 1.7e9, "prompt": "hello", "model": "m"})
+    sc.flush()
+    assert sc.score_one({"account_id": "a"}).n_requests == 1
+    con = sqlite3.connect(db)
+    con.execute("DROP TABLE meta")
+    con.execute("CREATE VIEW meta AS SELECT 1 AS key, 2 AS value")
+    con.commit()
+    con.close()
+    with pytest.raises(ScoringError):
+        sc.checkpoint()
+    assert sc.store_failed_since is not None
+    sc.store_failed_since -= 5.0  # as if it had been failing for 5 s (> max(2 x 0, 1) s)
+    with pytest.raises(ScoringError, match="unavailable"):
+        sc.score_one({"account_id": "a"})

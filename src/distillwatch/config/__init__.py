@@ -69,6 +69,8 @@ def load_scan_config(path: Path | None = None) -> ScanConfig:
     from distillwatch.signals.registry import SIGNALS
 
     data = {**load_toml("signals.toml"), **load_toml("model.toml")}
+    if resources.files("distillwatch.config").joinpath("online.toml").is_file():
+        data.update(load_toml("online.toml"))  # the online scorer's models (online/model.py)
     if path is not None:
         try:
             user = tomllib.loads(path.read_text("utf-8"))

@@ -97,12 +97,20 @@ def replay_events(
     *,
     lists: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    snapshot_s: float | None = None,
+    on_snapshot: Callable[[OnlineScorer, float], None] | None = None,
 ) -> ReplayResult:
-    """Score-then-learn every event in time order (``events`` with text features)."""
+    """Score-then-learn every event in time order (``events`` with text features).
+
+    With ``snapshot_s``, ``on_snapshot(scorer, t)`` is called every ``snapshot_s`` seconds
+    of event time (after learning everything before ``t``) and at the end (used to fit the
+    online models on training replays).
+    """
     import time
 
     t0 = time.perf_counter()
     scorer = OnlineScorer(cfg, lists=lists)
+    next_snap: float | None = None
     order = pc.sort_indices(events, sort_keys=[("ts", "ascending"), ("request_id", "ascending")])
     cols = [c for c in READ_COLUMNS if c in events.column_names]
     table = events.select(cols).take(order)
@@ -112,6 +120,13 @@ def replay_events(
         for ev in table.slice(start, ROWS_PER_STEP).to_pylist():
             account = str(ev["account_id"])
             ts = epoch(ev["ts"]) or 0.0
+            if snapshot_s is not None and on_snapshot is not None:
+                if next_snap is None:
+                    next_snap = ts + snapshot_s
+                while ts >= next_snap:
+                    scorer.flush()
+                    on_snapshot(scorer, next_snap)
+                    next_snap += snapshot_s
             run = runs.get(account)
             if run is None:
                 run = runs[account] = AccountRun(first_seen=ts)
@@ -129,6 +144,9 @@ def replay_events(
             )
         if progress is not None:
             progress(min(start + ROWS_PER_STEP, table.num_rows))
+    if on_snapshot is not None and next_snap is not None:
+        scorer.flush()
+        on_snapshot(scorer, next_snap)
     for run in runs.values():
         if run.flagged_ts is None:
             run.before, run.tokens_before = run.n, run.tokens

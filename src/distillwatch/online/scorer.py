@@ -42,10 +42,10 @@ from distillwatch.config import ScanConfig, load_scan_config
 from distillwatch.errors import ScoringError
 from distillwatch.online.api import Event, Verdict
 from distillwatch.online.linkage import Linkage
+from distillwatch.online.model import online_models
 from distillwatch.online.state import BURST_S, SETTLE_S, AccountState, Context, epoch, merge
 from distillwatch.online.store import StateStore
 from distillwatch.signals.registry import build_signals
-from distillwatch.verdicts.model import RiskModel
 
 #: text feature columns an event must carry to be learnt without the batch text step
 TEXT_COLUMNS = ("content_hash", "skeleton_hash", "head", "tail", "lang", "domain")
@@ -53,6 +53,8 @@ TEXT_COLUMNS = ("content_hash", "skeleton_hash", "head", "tail", "lang", "domain
 RESCORE_EVERY = 1
 RESCORE_SHARE = 0.02
 RESCORE_FULL_UNTIL = 50
+#: queued events (in batches) after which learn_one flushes even with the background thread
+MAX_QUEUED_BATCHES = 20
 #: top reasons listed in a verdict
 N_REASONS = 3
 
@@ -87,10 +89,7 @@ class OnlineScorer:
         self.lists = lists
         self.checkpoint_s = checkpoint_s
         self.batch = batch
-        self.model = RiskModel(self.cfg.bias, self.cfg.weights, self.cfg.threshold)
-        self.camp_model = RiskModel(
-            self.cfg.campaign_bias, self.cfg.campaign_weights, self.cfg.campaign_threshold
-        )
+        self.model, self.camp_model = online_models(self.cfg)
         self.acc_signals = build_signals(self.cfg.signal_params, campaign=False)
         self.camp_signals = build_signals(self.cfg.signal_params, campaign=True)
         g = self.cfg.graph
@@ -116,6 +115,8 @@ class OnlineScorer:
         self.dirty: set[str] = set()
         self.lock = threading.RLock()
         self.last_checkpoint = time.monotonic()
+        #: when checkpoints started failing (None: the store works)
+        self.store_failed_since: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if store is not None:
@@ -126,6 +127,12 @@ class OnlineScorer:
     # ------------------------------------------------------------------ the protocol
 
     def score_one(self, event: Event) -> Verdict:
+        failed = self.store_failed_since
+        if failed is not None and time.monotonic() - failed > max(2 * self.checkpoint_s, 1.0):
+            raise ScoringError(
+                f"state store {self.store.path if self.store else ''} unavailable for "
+                f"{time.monotonic() - failed:.0f}s; state since then would be lost on restart"
+            )
         account = str(event.get("account_id") or "")
         st = self.accounts.get(account)
         n = st.n if st is not None else 0
@@ -162,7 +169,10 @@ class OnlineScorer:
             self.ready.append(ev)
         else:
             self.pending.append(ev)
-        if len(self.pending) + len(self.ready) >= self.batch:
+        queued = len(self.pending) + len(self.ready)
+        # with the background thread, the caller's thread (the gateway's event loop) only
+        # flushes when the thread falls far behind (bounded memory)
+        if queued >= (self.batch if self._thread is None else MAX_QUEUED_BATCHES * self.batch):
             self.flush()
 
     def reload(self) -> None:
@@ -179,7 +189,13 @@ class OnlineScorer:
             return
         with self.lock:
             rows = {a: self.accounts[a].to_json() for a in self.dirty if a in self.accounts}
-            self.store.save(rows, self._globals())
+            try:
+                self.store.save(rows, self._globals())
+            except ScoringError:
+                if self.store_failed_since is None:
+                    self.store_failed_since = time.monotonic()
+                raise
+            self.store_failed_since = None
             self.dirty.clear()
             self.last_checkpoint = time.monotonic()
 
@@ -320,50 +336,58 @@ class OnlineScorer:
             return 1
         return self.bursts.get(f"{st.channel}|{int(st.created_at // BURST_S)}", 1)
 
+    def account_rows(self, accounts: Sequence[str]) -> list[dict[str, float]]:
+        """The scan's per-account feature columns of ``accounts``, from their states."""
+        ctx = self._context()
+        return [
+            self.accounts[a].features(burst_size=self._burst(self.accounts[a]), context=ctx)
+            for a in accounts
+        ]
+
+    def group_row(self, root: str) -> dict[str, float]:
+        """The scan's campaign feature columns of the group ``root`` (as ``campaign_features``)."""
+        ctx = self._context()
+        states = [self.accounts[a] for a in self.linkage.members(root) if a in self.accounts]
+        per = [s.features(burst_size=self._burst(s), context=ctx) for s in states]
+        f = merge(states).features(context=ctx)
+        f["n_accounts"] = float(len(states))
+        f["link_strength"] = self.linkage.strength(root)
+        f["gap_cv"] = float(np.median([p["gap_cv"] for p in per]))
+        f["n_gaps"] = float(sum(p["n_gaps"] for p in per))
+        ages = [p["age_days"] for p in per]
+        f["age_days"] = float(np.median(ages)) if not any(math.isnan(a) for a in ages) else math.nan
+        f["burst_size"] = max(p["burst_size"] for p in per)
+        f["young_share"] = float(np.mean([p["young_share"] for p in per]))
+        return f
+
+    def signal_scores(self, rows: list[dict[str, float]], *, camp: bool) -> dict[str, np.ndarray]:
+        """Each signal's score per row (what the risk models weigh)."""
+        signals = self.camp_signals if camp else self.acc_signals
+        f = self._features(rows)
+        return {s.id: np.clip(s.score(f), 0.0, 1.0) for s in signals}
+
     def _rescore(self, accounts: Sequence[str]) -> None:
         """Re-score accounts that grew enough since their last score, in one batch."""
         todo = [a for a in accounts if _needs_rescore(self.own.get(a), self.accounts[a].n)]
         if not todo:
             return
-        ctx = self._context()
-        rows = []
-        for a in todo:
-            st = self.accounts[a]
-            rows.append(st.features(burst_size=self._burst(st), context=ctx))
-        for a, (risk, reasons) in zip(
-            todo, self._score(self._features(rows), camp=False), strict=True
-        ):
+        scored = self._score(self._features(self.account_rows(todo)), camp=False)
+        for a, (risk, reasons) in zip(todo, scored, strict=True):
             self.own[a] = _Score(self.accounts[a].n, risk, reasons)
 
     def _rescore_groups(self, roots: Sequence[str]) -> None:
         """Re-score groups of linked accounts (campaigns) that grew enough, in one batch."""
-        ctx = self._context()
         todo: list[tuple[str, int]] = []
-        rows: list[dict[str, float]] = []
         for root in roots:
             members = self.linkage.members(root)
             if len(members) < 2:
                 continue
-            states = [self.accounts[a] for a in members if a in self.accounts]
-            n = sum(s.n for s in states)
-            if not _needs_rescore(self.camp.get(root), n):
-                continue
-            per = [s.features(burst_size=self._burst(s), context=ctx) for s in states]
-            f = merge(states).features(context=ctx)
-            f["n_accounts"] = float(len(states))
-            f["link_strength"] = self.linkage.strength(root)
-            f["gap_cv"] = float(np.median([p["gap_cv"] for p in per]))
-            f["n_gaps"] = float(sum(p["n_gaps"] for p in per))
-            ages = [p["age_days"] for p in per]
-            f["age_days"] = (
-                float(np.median(ages)) if not any(math.isnan(a) for a in ages) else math.nan
-            )
-            f["burst_size"] = max(p["burst_size"] for p in per)
-            f["young_share"] = float(np.mean([p["young_share"] for p in per]))
-            todo.append((root, n))
-            rows.append(f)
-        if not rows:
+            n = sum(self.accounts[a].n for a in members if a in self.accounts)
+            if _needs_rescore(self.camp.get(root), n):
+                todo.append((root, n))
+        if not todo:
             return
+        rows = [self.group_row(root) for root, _ in todo]
         for (root, n), (risk, reasons) in zip(
             todo, self._score(self._features(rows), camp=True), strict=True
         ):
