@@ -68,6 +68,7 @@ def _register() -> None:
     from distillwatch.cli import (
         demo_cmd,
         evaluate_cmd,
+        gateway_cmd,
         hub_cmd,
         intel_cmd,
         intel_match_cmd,
@@ -76,7 +77,15 @@ def _register() -> None:
         simulate_cmd,
     )
 
-    for module in (scan_cmd, simulate_cmd, evaluate_cmd, hub_cmd, demo_cmd, replay_cmd):
+    for module in (
+        scan_cmd,
+        simulate_cmd,
+        evaluate_cmd,
+        hub_cmd,
+        demo_cmd,
+        replay_cmd,
+        gateway_cmd,
+    ):
         module.register(app)
     intel_match_cmd.register(intel_cmd.intel_app)
     intel_cmd.register(app)

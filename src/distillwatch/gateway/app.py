@@ -1,0 +1,625 @@
+"""``create_app(settings, scorer)``: the gateway as an ASGI application.
+
+Routes: ``POST /v1/chat/completions`` and ``POST /v1/completions`` (scored, decided,
+forwarded to the upstream or refused), ``POST /v1/score`` and ``POST /v1/reload`` (key
+role ``score``), ``GET /metrics`` (role ``metrics``), ``GET /healthz`` (open).
+
+Per proxied request: parse the body, attribute it to an account (401 if it cannot be),
+``score_one`` on the event loop, decide, then forward or refuse; after the response (or
+the stream's end) ``learn_one`` with the response's usage and status, one decision line,
+metrics. Nothing is done at import; the upstream client is opened by the app's lifespan.
+
+>>> from distillwatch.online.api import Verdict
+>>> class Quiet:
+...     def score_one(self, event): return Verdict(event["account_id"], 0.0, False)
+...     def learn_one(self, event): pass
+...     def reload(self): pass
+...     def checkpoint(self): pass
+>>> app = create_app(GatewaySettings(upstream="http://127.0.0.1:9"), Quiet())
+>>> sorted(r.path for r in app.routes)[:3]
+['/healthz', '/metrics', '/v1/chat/completions']
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from distillwatch.errors import GatewayError
+from distillwatch.gateway.decisions import DecisionLog, DecisionRecord
+from distillwatch.gateway.keys import KeyRejected, KeyRing
+from distillwatch.gateway.metrics import CONTENT_TYPE, GatewayMetrics, build_metrics
+from distillwatch.gateway.policy import Decision, PolicyEngine
+from distillwatch.gateway.reasoning import (
+    Marker,
+    ReasoningStripper,
+    SSETransformer,
+    StreamMarker,
+    mark_json,
+    strip_reasoning_json,
+)
+from distillwatch.gateway.requests import (
+    CHAT,
+    COMPLETIONS,
+    ClientError,
+    SSETail,
+    identify,
+    response_fields,
+    to_event,
+)
+from distillwatch.gateway.settings import GatewaySettings
+from distillwatch.online.api import Scorer, Verdict
+
+log = logging.getLogger("distillwatch.gateway")
+
+DECISION_HEADER = "x-distillwatch-decision"
+#: pseudo-actions logged when no policy decision could be made
+UNSCORED = "unscored"  # reason code: scorer failed, fail = "open", forwarded
+SCORING_UNAVAILABLE = "scoring_unavailable"  # reason code: scorer failed, fail = "closed"
+MARKER_MISSING = "marker_missing"  # reason code: mark without a configured marker
+MARKER_FAILED = "marker_failed"  # reason code: the marker raised; served unmarked
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_NOT_FORWARDED = _HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
+_NOT_RETURNED = _HOP_BY_HOP | {"content-length", "content-encoding", "date", "server"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    429: "rate_limit_error",
+}
+_TRANSFORMING = ("strip_reasoning", "mark")
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An OpenAI-style error: ``{"error": {"message", "type", "param", "code"}}``."""
+    body = {
+        "error": {
+            "message": message,
+            "type": _ERROR_TYPES.get(status, "server_error"),
+            "param": None,
+            "code": code,
+        }
+    }
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def _json_response(
+    obj: Any, status: int = 200, background: BackgroundTask | None = None
+) -> Response:
+    return Response(orjson.dumps(obj), status, media_type="application/json", background=background)
+
+
+def _hop_by_hop(headers: httpx.Headers | Any) -> set[str]:
+    """Headers named in ``Connection`` are hop-by-hop too."""
+    named = headers.get("connection") or ""
+    return {h.strip().lower() for h in named.split(",") if h.strip()}
+
+
+@dataclass
+class Exchange:
+    """One proxied request on its way through the gateway."""
+
+    route: str
+    event: dict[str, Any]
+    #: perf_counter() at arrival
+    started: float
+    #: time.time() at arrival (the decision's ts)
+    arrived: float = field(default_factory=time.time)
+    verdict: Verdict | None = None
+    decision: Decision | None = None
+    #: the action taken (``allow`` for everything in dry-run)
+    action: str = "allow"
+    #: the action the policy chose, logged as would_action in dry-run
+    would_action: str | None = None
+    reason_code: str | None = None
+    score_ms: float | None = None
+    status: int | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    done: bool = False
+
+
+class Gateway:
+    """The app's state and handlers. Stores only; the upstream client opens in ``startup``."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        scorer: Scorer,
+        engine: PolicyEngine,
+        keys: KeyRing,
+        metrics: GatewayMetrics,
+        decisions: DecisionLog,
+        marker: Marker | None,
+    ) -> None:
+        self.settings = settings
+        self.policy = settings.policy
+        self.dry_run = settings.dry_run_active
+        self.scorer = scorer
+        self.engine = engine
+        self.keys = keys
+        self.metrics = metrics
+        self.decisions = decisions
+        self.marker = marker
+        self.upstream_base = settings.upstream.rstrip("/")
+        self.client_: httpx.AsyncClient | None = None
+        #: the scorer's last score_one failed (log on changes only, not per request)
+        self.scorer_down_ = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        limits = self.policy.upstream
+        self.client_ = httpx.AsyncClient(
+            timeout=httpx.Timeout(limits.timeout_s, connect=limits.connect_timeout_s),
+            limits=httpx.Limits(
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive,
+            ),
+            trust_env=False,
+            follow_redirects=False,
+        )
+        if self.policy.uses("mark") and self.marker is None:
+            log.warning(
+                "the policy uses action mark but no marker is configured: "
+                "such responses are served unchanged and logged as %s",
+                MARKER_MISSING,
+            )
+
+    async def shutdown(self) -> None:
+        if self.client_ is not None:
+            await self.client_.aclose()
+            self.client_ = None
+        try:
+            self.scorer.checkpoint()
+        except Exception:
+            self.metrics.scorer_failures.labels(method="checkpoint").inc()
+            log.exception("the scorer's final checkpoint failed")
+        self.decisions.close()
+
+    # -- scoring and deciding ----------------------------------------------------------------
+
+    def _score(self, ex: Exchange) -> None:
+        """Score and decide; on scorer failure apply the fail mode."""
+        t = time.perf_counter()
+        try:
+            ex.verdict = self.scorer.score_one(ex.event)
+        except Exception as exc:
+            self.metrics.scorer_failures.labels(method="score_one").inc()
+            if not self.scorer_down_:
+                self.scorer_down_ = True
+                log.error("scoring fails (%s); fail = %s until it recovers", exc, self.policy.fail)
+            if self.policy.fail == "closed":
+                ex.decision = Decision(
+                    "unavailable",
+                    "fail",
+                    status=503,
+                    reason_code=SCORING_UNAVAILABLE,
+                    message="The service is temporarily unavailable; retry later.",
+                )
+            else:
+                ex.decision = Decision("allow", "fail", reason_code=UNSCORED)
+        else:
+            if self.scorer_down_:
+                self.scorer_down_ = False
+                log.warning("scoring works again")
+            ex.score_ms = (time.perf_counter() - t) * 1000.0
+            self.metrics.scoring.observe(ex.score_ms / 1000.0)
+            ex.decision = self.engine.decide(ex.verdict)
+        decision = ex.decision
+        ex.reason_code = decision.reason_code
+        if self.dry_run:
+            ex.action, ex.would_action = "allow", decision.action
+        else:
+            ex.action = decision.action
+        self.metrics.decisions.labels(
+            action=decision.action,
+            reason_code=decision.reason_code or "",
+            dry_run="true" if self.dry_run else "false",
+        ).inc()
+
+    def _finish(self, ex: Exchange) -> None:
+        """Learn the request and log the decision (once)."""
+        if ex.done:
+            return
+        ex.done = True
+        ex.event.update(ex.fields)
+        ex.event["status"] = ex.status
+        try:
+            self.scorer.learn_one(ex.event)
+        except Exception as exc:
+            self.metrics.scorer_failures.labels(method="learn_one").inc()
+            log.warning("learn_one failed (%s); the request is not in the account's state", exc)
+        self.metrics.requests.labels(route=ex.route, action=ex.action).inc()
+        v = ex.verdict
+        record = DecisionRecord(
+            ts=ex.arrived,
+            request_id=str(ex.event.get("request_id")),
+            route=ex.route,
+            account_id=ex.event.get("account_id"),
+            action=ex.action,
+            would_action=ex.would_action,
+            rule=ex.decision.rule if ex.decision else None,
+            reason_code=ex.reason_code,
+            reasons=v.reasons if v is not None else (),
+            risk=v.risk if v is not None else None,
+            flagged=v.flagged if v is not None else None,
+            campaign_id=v.campaign_id if v is not None else None,
+            status=ex.status,
+            latency_ms=(time.perf_counter() - ex.started) * 1000.0,
+            score_ms=ex.score_ms,
+            prompt=ex.event.get("prompt") if self.policy.log_prompts else None,
+        )
+        try:
+            self.decisions.write(record)
+        except OSError as exc:
+            self.metrics.log_errors.inc()
+            log.error("decision log %s cannot be written: %s", self.decisions.path, exc)
+
+    # -- the proxy ---------------------------------------------------------------------------
+
+    async def proxy(self, request: Request) -> Response:
+        started, arrived = time.perf_counter(), time.time()
+        route = request.url.path
+        raw = await request.body()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = None
+        if not isinstance(body, dict):
+            self.metrics.requests.labels(route=route, action="invalid").inc()
+            return error_response(400, "invalid_json", "The request body must be a JSON object.")
+        headers = request.headers
+        peer = request.client.host if request.client else None
+        try:
+            who = identify(headers, peer, self.policy)
+        except ClientError as exc:
+            self.metrics.requests.labels(route=route, action="unattributed").inc()
+            return error_response(exc.status, exc.code, str(exc))
+        event = to_event(
+            route,
+            body,
+            who,
+            request_id=headers.get("x-request-id") or uuid.uuid4().hex,
+            ts=arrived,
+            user_agent=headers.get("user-agent"),
+        )
+        ex = Exchange(route, event, started, arrived)
+        self._score(ex)
+        decision = ex.decision
+        assert decision is not None
+        if decision.refused and not self.dry_run:
+            return self._refuse(ex, decision)
+        transform = ex.action if ex.action in _TRANSFORMING else None
+        if transform == "mark" and self.marker is None:
+            ex.reason_code = MARKER_MISSING
+            transform = None
+        return await self._forward(request, raw, ex, transform)
+
+    def _decision_headers(self, ex: Exchange) -> dict[str, str]:
+        return {DECISION_HEADER: ex.action} if self.policy.expose_decision else {}
+
+    def _refuse(self, ex: Exchange, decision: Decision) -> Response:
+        assert decision.status is not None
+        ex.status = decision.status
+        headers = self._decision_headers(ex)
+        if decision.retry_after_s is not None:
+            headers["retry-after"] = str(max(1, math.ceil(decision.retry_after_s)))
+        self._finish(ex)
+        return error_response(
+            decision.status,
+            decision.reason_code or "refused",
+            decision.message or "This request was refused.",
+            headers,
+        )
+
+    def _upstream_failure(self, ex: Exchange, exc: httpx.HTTPError) -> Response:
+        timeout = isinstance(exc, httpx.TimeoutException)
+        kind = "timeout" if timeout else "unreachable"
+        self.metrics.upstream_errors.labels(kind=kind).inc()
+        log.warning("upstream %s for %s: %r", kind, ex.route, exc)
+        ex.status = 504 if timeout else 502
+        ex.fields = {}
+        self._finish(ex)
+        if timeout:
+            return error_response(
+                504, "upstream_timeout", "The upstream server did not answer in time."
+            )
+        return error_response(502, "upstream_unreachable", "The upstream server cannot be reached.")
+
+    async def _forward(
+        self, request: Request, raw: bytes, ex: Exchange, transform: str | None
+    ) -> Response:
+        client = self.client_
+        if client is None:
+            raise GatewayError("the gateway's upstream client is not open (lifespan not run)")
+        drop = _NOT_FORWARDED | _hop_by_hop(request.headers)
+        out_headers = [(k, v) for k, v in request.headers.items() if k not in drop]
+        out_headers.append(("accept-encoding", "identity"))
+        url = self.upstream_base + ex.route
+        if request.url.query:
+            url += "?" + request.url.query
+        upstream_req = client.build_request("POST", url, headers=out_headers, content=raw)
+        t = time.perf_counter()
+        try:
+            resp = await client.send(upstream_req, stream=True)
+        except httpx.HTTPError as exc:
+            return self._upstream_failure(ex, exc)
+        self.metrics.upstream.labels(route=ex.route).observe(time.perf_counter() - t)
+        ex.status = resp.status_code
+        drop_back = _NOT_RETURNED | _hop_by_hop(resp.headers)
+        back = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in resp.headers.multi_items()
+            if k.lower() not in drop_back
+        ]
+        back += [(k.encode(), v.encode()) for k, v in self._decision_headers(ex).items()]
+        if "text/event-stream" in resp.headers.get("content-type", ""):
+            return self._stream(ex, resp, back, transform)
+        try:
+            content = await resp.aread()
+        except httpx.HTTPError as exc:
+            return self._upstream_failure(ex, exc)
+        finally:
+            await resp.aclose()
+        content = self._rewrite_body(ex, content, transform)
+        response = Response(content, resp.status_code, background=BackgroundTask(self._after, ex))
+        response.raw_headers += back
+        return response
+
+    def _rewrite_body(self, ex: Exchange, content: bytes, transform: str | None) -> bytes:
+        """Read usage from a JSON body; strip or mark it when the decision says so."""
+        try:
+            obj = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            return content
+        ex.fields = response_fields(obj)
+        if transform is None:
+            return content
+        if transform == "strip_reasoning":
+            changed = strip_reasoning_json(obj)
+        else:
+            assert self.marker is not None
+            try:
+                changed = mark_json(
+                    obj, self.marker, ex.verdict.campaign_id if ex.verdict else None
+                )
+            except Exception:
+                log.exception("the marker failed; serving the response unmarked")
+                ex.reason_code = MARKER_FAILED
+                return content
+        return orjson.dumps(obj) if changed else content
+
+    async def _after(self, ex: Exchange) -> None:
+        self._finish(ex)
+
+    def _stream(
+        self,
+        ex: Exchange,
+        resp: httpx.Response,
+        back: list[tuple[bytes, bytes]],
+        transform: str | None,
+    ) -> Response:
+        tail = SSETail()
+        rewriter: SSETransformer | None = None
+        if transform == "strip_reasoning":
+            rewriter = SSETransformer(ReasoningStripper())
+        elif transform == "mark" and self.marker is not None:
+            campaign = ex.verdict.campaign_id if ex.verdict else None
+            rewriter = SSETransformer(StreamMarker(self.marker, campaign))
+
+        async def relay() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in resp.aiter_bytes():
+                    tail.feed(chunk)
+                    if rewriter is not None:
+                        try:
+                            chunk = rewriter.feed(chunk)
+                        except Exception:
+                            log.exception("rewriting the stream failed; ending it")
+                            ex.reason_code = (
+                                MARKER_FAILED if transform == "mark" else "rewrite_failed"
+                            )
+                            return
+                        if not chunk:
+                            continue
+                    yield chunk
+                if rewriter is not None:
+                    rest = rewriter.close()
+                    if rest:
+                        yield rest
+            except httpx.HTTPError as exc:
+                self.metrics.upstream_errors.labels(kind="stream_broken").inc()
+                log.warning("upstream stream for %s broke off: %r", ex.route, exc)
+            finally:
+                ex.fields = tail.fields()
+                self._finish(ex)
+
+        async def after() -> None:
+            await resp.aclose()
+            if not ex.done:
+                ex.fields = tail.fields()
+                self._finish(ex)
+
+        response = StreamingResponse(relay(), resp.status_code, background=BackgroundTask(after))
+        response.raw_headers += back
+        return response
+
+    # -- own endpoints -----------------------------------------------------------------------
+
+    def _auth(self, request: Request, role: str) -> Response | None:
+        try:
+            self.keys.check(request.headers.get("authorization"), role)
+        except KeyRejected as exc:
+            code = "invalid_gateway_key" if exc.status == 401 else "wrong_key_role"
+            headers = {"www-authenticate": 'Bearer realm="distillwatch-gateway"'}
+            return error_response(
+                exc.status, code, str(exc), headers if exc.status == 401 else None
+            )
+        except GatewayError as exc:
+            log.error("%s", exc)
+            return error_response(503, "key_file_unusable", "The gateway's key file is unusable.")
+        return None
+
+    async def score(self, request: Request) -> Response:
+        started = time.perf_counter()
+        denied = self._auth(request, "score")
+        if denied is not None:
+            self.metrics.requests.labels(route="/v1/score", action="unauthorized").inc()
+            return denied
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            body = None
+        problem = _event_problem(body)
+        if problem is not None:
+            self.metrics.requests.labels(route="/v1/score", action="invalid").inc()
+            return error_response(400, "invalid_event", problem)
+        event = dict(body)
+        event.setdefault("request_id", uuid.uuid4().hex)
+        event.setdefault("ts", time.time())
+        event.setdefault("prompt", "")
+        event.setdefault("model", "")
+        ex = Exchange("/v1/score", event, started)
+        self._score(ex)
+        d = ex.decision
+        assert d is not None
+        if ex.verdict is None:
+            ex.status = 503
+            self._finish(ex)
+            return error_response(503, SCORING_UNAVAILABLE, "The scorer is unavailable.")
+        v = ex.verdict
+        if d.refused and not self.dry_run and event.get("status") is None:
+            ex.status = d.status
+        else:
+            ex.status = event.get("status")
+        answer = {
+            "decision": d.action,
+            "reason_code": d.reason_code,
+            "reasons": list(v.reasons),
+            "risk": v.risk,
+            "flagged": v.flagged,
+            "campaign_id": v.campaign_id,
+            "dry_run": self.dry_run,
+            "rule": d.rule,
+            "status": d.status,
+            "retry_after": None if d.retry_after_s is None else math.ceil(d.retry_after_s),
+        }
+        return _json_response(answer, background=BackgroundTask(self._after, ex))
+
+    async def reload(self, request: Request) -> Response:
+        denied = self._auth(request, "score")
+        if denied is not None:
+            return denied
+        try:
+            self.scorer.reload()
+        except Exception as exc:
+            self.metrics.scorer_failures.labels(method="reload").inc()
+            log.error("reload failed: %s", exc)
+            return error_response(503, "reload_failed", f"The scorer could not reload: {exc}")
+        return _json_response({"reloaded": True})
+
+    async def metrics_endpoint(self, request: Request) -> Response:
+        denied = self._auth(request, "metrics")
+        if denied is not None:
+            return denied
+        return Response(self.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def healthz(self, request: Request) -> Response:
+        return _json_response({"status": "ok"})
+
+
+def _event_problem(body: Any) -> str | None:
+    """Why a /v1/score body is not an event, or None."""
+    if not isinstance(body, dict):
+        return "The body must be one event as a JSON object."
+    account = body.get("account_id")
+    if not isinstance(account, str) or not account:
+        return "The event needs account_id (a non-empty string)."
+    for key in ("prompt", "model", "request_id"):
+        if key in body and not isinstance(body[key], str):
+            return f"The event's {key} must be a string."
+    return None
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 405:
+        return error_response(405, "method_not_allowed", f"{request.method} is not allowed here.")
+    return error_response(
+        status, "not_found", f"{request.url.path} is not served by the distillwatch gateway."
+    )
+
+
+def create_app(
+    settings: GatewaySettings, scorer: Scorer, *, marker: Marker | None = None
+) -> Starlette:
+    """The gateway app for *settings*, scoring with *scorer* and marking with *marker*."""
+    if not settings.upstream.startswith(("http://", "https://")):
+        raise GatewayError(
+            f"--upstream {settings.upstream!r} must be an http:// or https:// base URL, "
+            "e.g. http://127.0.0.1:8000"
+        )
+    gw = Gateway(
+        settings,
+        scorer,
+        PolicyEngine(settings.policy),
+        KeyRing(settings.keys),
+        build_metrics(),
+        DecisionLog(settings.policy.decision_log),
+        marker,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await gw.startup()
+        try:
+            yield
+        finally:
+            await gw.shutdown()
+
+    routes = [
+        Route(CHAT, gw.proxy, methods=["POST"]),
+        Route(COMPLETIONS, gw.proxy, methods=["POST"]),
+        Route("/v1/score", gw.score, methods=["POST"]),
+        Route("/v1/reload", gw.reload, methods=["POST"]),
+        Route("/metrics", gw.metrics_endpoint, methods=["GET"]),
+        Route("/healthz", gw.healthz, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _not_found},
+    )
+    app.state.gateway = gw
+    return app
