@@ -93,6 +93,7 @@ def main() -> None:
     ap.add_argument("--every", type=float, default=1.0, help="hours between snapshots")
     ap.add_argument("--fpr", type=float, default=0.001)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--long-horizon", type=float, default=12.0, help="hours (0: off)")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     dirs = [args.work / f"s{s}-{m}" for s in args.seeds for m in MIXES]
@@ -150,6 +151,9 @@ def main() -> None:
         f"threshold = {thr:.6f}",
         f"campaign_bias = {cbias:.6f}",
         f"campaign_threshold = {thr:.6f}",
+        "# after this many hours of observed traffic a subject is also judged by the scan's",
+        "# models (config/model.toml), moved to this threshold's scale; the higher risk counts",
+        f"long_horizon_h = {args.long_horizon:g}",
         "",
         "[online.weights]",
         *[f"{k} = {v:.4f}" for k, v in zip(acc_ids, w, strict=True)],

@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from distillwatch.config import ScanConfig
@@ -25,6 +26,38 @@ def _number(table: dict[str, Any], key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"online.{key} must be a number")
     return float(value)
+
+
+@dataclass(frozen=True)
+class OnlineModels:
+    """The early models, and the scan's models for subjects observed long enough."""
+
+    account: RiskModel
+    campaign: RiskModel
+    #: hours after which the scan's models also judge a subject (0: never)
+    long_horizon_h: float = 0.0
+    long_account: RiskModel | None = None
+    long_campaign: RiskModel | None = None
+
+
+def load_online_models(cfg: ScanConfig) -> OnlineModels:
+    """:func:`online_models` plus the scan's models for the long horizon."""
+    acc, camp = online_models(cfg)
+    table = cfg.extra.get("online")
+    horizon = 0.0
+    if isinstance(table, dict) and "long_horizon_h" in table:
+        horizon = _number(table, "long_horizon_h")
+        if horizon < 0:
+            raise ConfigError("online.long_horizon_h must be >= 0 (0 switches it off)")
+    if horizon <= 0:
+        return OnlineModels(acc, camp)
+    return OnlineModels(
+        acc,
+        camp,
+        horizon,
+        RiskModel(cfg.bias, cfg.weights, cfg.threshold),
+        RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold),
+    )
 
 
 def online_models(cfg: ScanConfig) -> tuple[RiskModel, RiskModel]:

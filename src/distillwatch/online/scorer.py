@@ -42,7 +42,7 @@ from distillwatch.config import ScanConfig, load_scan_config
 from distillwatch.errors import ScoringError
 from distillwatch.online.api import Event, Verdict
 from distillwatch.online.linkage import Linkage
-from distillwatch.online.model import online_models
+from distillwatch.online.model import load_online_models
 from distillwatch.online.state import BURST_S, SETTLE_S, AccountState, Context, epoch, merge
 from distillwatch.online.store import StateStore
 from distillwatch.signals.registry import build_signals
@@ -92,7 +92,8 @@ class OnlineScorer:
         self.lists = lists
         self.checkpoint_s = checkpoint_s
         self.batch = batch
-        self.model, self.camp_model = online_models(self.cfg)
+        self.models = load_online_models(self.cfg)
+        self.model, self.camp_model = self.models.account, self.models.campaign
         self.acc_signals = build_signals(self.cfg.signal_params, campaign=False)
         self.camp_signals = build_signals(self.cfg.signal_params, campaign=True)
         g = self.cfg.graph
@@ -318,11 +319,25 @@ class OnlineScorer:
         return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
 
     def _score(self, f: dict[str, np.ndarray], camp: bool) -> list[tuple[float, tuple[str, ...]]]:
-        """(risk, top reasons) per row of ``f``."""
+        """(risk, top reasons) per row of ``f``.
+
+        The early model judges every row; rows observed for at least the long horizon are
+        also judged by the scan's model, its risk moved onto the early model's scale (the
+        same log-odds above its own threshold), and the higher of the two is kept.
+        """
         signals = self.camp_signals if camp else self.acc_signals
         model = self.camp_model if camp else self.model
         scores = {s.id: np.clip(s.score(f), 0.0, 1.0) for s in signals}
         risk, contrib = model.risk(scores)
+        m = self.models
+        long_model = m.long_campaign if camp else m.long_account
+        if long_model is not None and "observed_h" in f:
+            lrisk, lcontrib = long_model.risk(scores)
+            shift = _logit(model.threshold) - _logit(long_model.threshold)
+            lrisk = 1.0 / (1.0 + np.exp(-(_logit_array(lrisk) + shift)))
+            use = (f["observed_h"] >= m.long_horizon_h) & (lrisk > risk)
+            risk = np.where(use, lrisk, risk)
+            contrib = {s: np.where(use, lcontrib[s], contrib[s]) for s in contrib}
         ids = list(contrib)
         matrix = np.stack([contrib[s] for s in ids], axis=1)
         out = []
@@ -426,6 +441,15 @@ class OnlineScorer:
             self.linkage.load_json(glob["linkage"])
         self._rescore(sorted(self.accounts))
         self._rescore_groups(sorted(self.linkage.groups))
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def _logit_array(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-15, 1.0 - 1e-15)
+    return np.asarray(np.log(q / (1.0 - q)), dtype=np.float64)
 
 
 def _quantile(hist: Mapping[str, int], q: float) -> float:

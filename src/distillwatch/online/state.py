@@ -261,6 +261,8 @@ class AccountState:
             ),
             "n_accounts": 1.0,
             "link_strength": 0.0,
+            # not a scan feature: how long the subject has been observed (online/model.py)
+            "observed_h": ((self.last_ts or 0.0) - (self.first_ts or 0.0)) / 3600.0,
         }
 
     # ------------------------------------------------------------------ persistence
