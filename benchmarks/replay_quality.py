@@ -21,13 +21,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# the same persona mixes as the batch benchmark (this script's directory is on sys.path)
+from detection_quality import MIXES
+
 BIN = Path(sys.executable).parent / "distillwatch"
-MIXES = {
-    "default": "",
-    "no-hydra,2x-batch": "hydra=0,batch_classifier=2",
-    "hard-benign-heavy": "aggregator=3,eval_researcher=2,campus_student=2,app_backend=2",
-    "evasive-heavy": "raw_tasks=3,reseller_mix=3,hydra=1.5,cot_harvest=0.5",
-}
 
 
 def _cmd(*args: str) -> None:
