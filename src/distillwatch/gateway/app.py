@@ -9,6 +9,11 @@ Per proxied request: parse the body, attribute it to an account (401 if it canno
 the stream's end) ``learn_one`` with the response's usage and status, one decision line,
 metrics. Nothing is done at import; the upstream client is opened by the app's lifespan.
 
+The two proxied routes are served by a lean ASGI handler (:meth:`Gateway.proxy`) and the
+upstream is reached with one pooled ``aiohttp.ClientSession`` (:func:`open_upstream`): the
+per-request CPU of Starlette's request/response objects and of httpx is most of what a
+proxy costs. Everything else (own endpoints, 404/405, the lifespan) goes through Starlette.
+
 >>> from distillwatch.online.api import Verdict
 >>> class Quiet:
 ...     def score_one(self, event): return Verdict(event["account_id"], 0.0, False)
@@ -22,23 +27,27 @@ metrics. Nothing is done at import; the upstream client is opened by the app's l
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from yarl import URL
 
 from distillwatch.errors import GatewayError
 from distillwatch.gateway.decisions import DecisionLog, DecisionRecord
@@ -62,8 +71,13 @@ from distillwatch.gateway.requests import (
     response_fields,
     to_event,
 )
-from distillwatch.gateway.settings import GatewaySettings
+from distillwatch.gateway.settings import GatewaySettings, UpstreamLimits
 from distillwatch.online.api import Scorer, Verdict
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("distillwatch.gateway")
 
@@ -88,6 +102,7 @@ _HOP_BY_HOP = frozenset(
 )
 _NOT_FORWARDED = _HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
 _NOT_RETURNED = _HOP_BY_HOP | {"content-length", "content-encoding", "date", "server"}
+_NOT_RETURNED_B = frozenset(h.encode() for h in _NOT_RETURNED)
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -97,12 +112,19 @@ _ERROR_TYPES = {
     429: "rate_limit_error",
 }
 _TRANSFORMING = ("strip_reasoning", "mark")
+#: the GIL switch interval while a gateway runs (Python's default: 5 ms). A scorer that learns
+#: in a thread of the gateway's process holds the GIL for up to this long each time the event
+#: loop wakes up, several times per request; 1 ms keeps that from adding tens of ms to p99
+GIL_SWITCH_S = 0.001
+_PROXIED = frozenset({CHAT, COMPLETIONS})
 
 
-def error_response(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
-) -> Response:
-    """An OpenAI-style error: ``{"error": {"message", "type", "param", "code"}}``."""
+def error_body(status: int, code: str, message: str) -> bytes:
+    """An OpenAI-style error body: ``{"error": {"message", "type", "param", "code"}}``.
+
+    >>> error_body(403, "account_blocked", "No.")
+    b'{"error":{"message":"No.","type":"permission_error","param":null,"code":"account_blocked"}}'
+    """
     body = {
         "error": {
             "message": message,
@@ -111,7 +133,16 @@ def error_response(
             "code": code,
         }
     }
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+    return orjson.dumps(body)
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An OpenAI-style error (:func:`error_body`) as a Starlette response."""
+    return Response(
+        error_body(status, code, message), status, headers, media_type="application/json"
+    )
 
 
 def _json_response(
@@ -120,10 +151,80 @@ def _json_response(
     return Response(orjson.dumps(obj), status, media_type="application/json", background=background)
 
 
-def _hop_by_hop(headers: httpx.Headers | Any) -> set[str]:
+def _connection_named(value: str | None) -> set[str]:
     """Headers named in ``Connection`` are hop-by-hop too."""
-    named = headers.get("connection") or ""
-    return {h.strip().lower() for h in named.split(",") if h.strip()}
+    if not value:
+        return set()
+    return {h.strip().lower() for h in value.split(",") if h.strip()}
+
+
+def open_upstream(limits: UpstreamLimits) -> aiohttp.ClientSession:
+    """The upstream client: one ``aiohttp.ClientSession`` with a keep-alive connection pool of
+    at most ``limits.max_connections``; ``limits.connect_timeout_s`` bounds opening a
+    connection, ``limits.timeout_s`` the wait for a free connection, for the response
+    headers and between two reads of the body. No cookies, no redirects, no proxy from the
+    environment, and no headers of its own (the client's are forwarded). Open it inside the
+    running event loop; close it with ``await session.close()``.
+
+    >>> async def check():
+    ...     session = open_upstream(UpstreamLimits(max_connections=8))
+    ...     limit = session.connector.limit
+    ...     await session.close()
+    ...     return limit
+    >>> asyncio.run(check())
+    8
+    """
+    connector = aiohttp.TCPConnector(
+        limit=limits.max_connections, limit_per_host=0, ttl_dns_cache=60
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(
+            total=None,
+            connect=limits.timeout_s + limits.connect_timeout_s,
+            sock_connect=limits.connect_timeout_s,
+            sock_read=limits.timeout_s,
+        ),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+        skip_auto_headers=("User-Agent", "Accept", "Content-Type"),
+    )
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body of an ASGI ``http`` scope."""
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body
+    parts = [body]
+    while message.get("more_body", False):
+        message = await receive()
+        parts.append(message.get("body", b""))
+    return b"".join(parts)
+
+
+async def send_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer an ASGI request with an OpenAI-style error (:func:`error_body`)."""
+    body = error_body(status, code, message)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 @dataclass
@@ -172,23 +273,23 @@ class Gateway:
         self.decisions = decisions
         self.marker = marker
         self.upstream_base = settings.upstream.rstrip("/")
-        self.client_: httpx.AsyncClient | None = None
+        self.client_: aiohttp.ClientSession | None = None
+        #: the upstream URL of each proxied route (built once)
+        self.urls_: dict[str, URL] = {}
+        #: labelled metric children, looked up once per label set
+        self.counters_: dict[tuple[str, ...], Any] = {}
         #: the scorer's last score_one failed (log on changes only, not per request)
         self.scorer_down_ = False
+        #: the process's GIL switch interval before startup (restored at shutdown)
+        self.switch_interval_: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        limits = self.policy.upstream
-        self.client_ = httpx.AsyncClient(
-            timeout=httpx.Timeout(limits.timeout_s, connect=limits.connect_timeout_s),
-            limits=httpx.Limits(
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive,
-            ),
-            trust_env=False,
-            follow_redirects=False,
-        )
+        self.switch_interval_ = sys.getswitchinterval()
+        sys.setswitchinterval(min(self.switch_interval_, GIL_SWITCH_S))
+        self.client_ = open_upstream(self.policy.upstream)
+        self.urls_ = {route: URL(self.upstream_base + route) for route in (CHAT, COMPLETIONS)}
         if self.policy.uses("mark") and self.marker is None:
             log.warning(
                 "the policy uses action mark but no marker is configured: "
@@ -198,7 +299,7 @@ class Gateway:
 
     async def shutdown(self) -> None:
         if self.client_ is not None:
-            await self.client_.aclose()
+            await self.client_.close()
             self.client_ = None
         try:
             self.scorer.checkpoint()
@@ -206,6 +307,34 @@ class Gateway:
             self.metrics.scorer_failures.labels(method="checkpoint").inc()
             log.exception("the scorer's final checkpoint failed")
         self.decisions.close()
+        if self.switch_interval_ is not None:
+            sys.setswitchinterval(self.switch_interval_)
+            self.switch_interval_ = None
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def _count_request(self, route: str, action: str) -> None:
+        key = ("requests", route, action)
+        child = self.counters_.get(key)
+        if child is None:
+            child = self.counters_[key] = self.metrics.requests.labels(route=route, action=action)
+        child.inc()
+
+    def _count_decision(self, action: str, reason_code: str) -> None:
+        key = ("decisions", action, reason_code)
+        child = self.counters_.get(key)
+        if child is None:
+            child = self.counters_[key] = self.metrics.decisions.labels(
+                action=action, reason_code=reason_code, dry_run="true" if self.dry_run else "false"
+            )
+        child.inc()
+
+    def _observe_upstream(self, route: str, seconds: float) -> None:
+        key = ("upstream", route)
+        child = self.counters_.get(key)
+        if child is None:
+            child = self.counters_[key] = self.metrics.upstream.labels(route=route)
+        child.observe(seconds)
 
     # -- scoring and deciding ----------------------------------------------------------------
 
@@ -242,11 +371,7 @@ class Gateway:
             ex.action, ex.would_action = "allow", decision.action
         else:
             ex.action = decision.action
-        self.metrics.decisions.labels(
-            action=decision.action,
-            reason_code=decision.reason_code or "",
-            dry_run="true" if self.dry_run else "false",
-        ).inc()
+        self._count_decision(decision.action, decision.reason_code or "")
 
     def _finish(self, ex: Exchange) -> None:
         """Learn the request and log the decision (once)."""
@@ -260,7 +385,7 @@ class Gateway:
         except Exception as exc:
             self.metrics.scorer_failures.labels(method="learn_one").inc()
             log.warning("learn_one failed (%s); the request is not in the account's state", exc)
-        self.metrics.requests.labels(route=ex.route, action=ex.action).inc()
+        self._count_request(ex.route, ex.action)
         v = ex.verdict
         record = DecisionRecord(
             ts=ex.arrived,
@@ -286,26 +411,35 @@ class Gateway:
             self.metrics.log_errors.inc()
             log.error("decision log %s cannot be written: %s", self.decisions.path, exc)
 
-    # -- the proxy ---------------------------------------------------------------------------
+    # -- the proxy (a plain ASGI handler) ----------------------------------------------------
 
-    async def proxy(self, request: Request) -> Response:
+    async def proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ``POST`` to a proxied route (ASGI)."""
         started, arrived = time.perf_counter(), time.time()
-        route = request.url.path
-        raw = await request.body()
+        route: str = scope["path"]
+        raw = await read_body(receive)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             body = None
         if not isinstance(body, dict):
-            self.metrics.requests.labels(route=route, action="invalid").inc()
-            return error_response(400, "invalid_json", "The request body must be a JSON object.")
-        headers = request.headers
-        peer = request.client.host if request.client else None
+            self._count_request(route, "invalid")
+            await send_error(send, 400, "invalid_json", "The request body must be a JSON object.")
+            return
+        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
+        headers: dict[str, str] = {}
+        for name, value in raw_headers:
+            key = name.decode("latin-1")
+            if key not in headers:  # the first of repeated headers, like Starlette's get()
+                headers[key] = value.decode("latin-1")
+        client = scope.get("client")
+        peer = client[0] if client else None
         try:
             who = identify(headers, peer, self.policy)
         except ClientError as exc:
-            self.metrics.requests.labels(route=route, action="unattributed").inc()
-            return error_response(exc.status, exc.code, str(exc))
+            self._count_request(route, "unattributed")
+            await send_error(send, exc.status, exc.code, str(exc))
+            return
         event = to_event(
             route,
             body,
@@ -319,83 +453,106 @@ class Gateway:
         decision = ex.decision
         assert decision is not None
         if decision.refused and not self.dry_run:
-            return self._refuse(ex, decision)
+            await self._refuse(send, ex, decision)
+            return
         transform = ex.action if ex.action in _TRANSFORMING else None
         if transform == "mark" and self.marker is None:
             ex.reason_code = MARKER_MISSING
             transform = None
-        return await self._forward(request, raw, ex, transform)
+        drop = _NOT_FORWARDED | _connection_named(headers.get("connection"))
+        out_headers = [(k, v) for k, v in headers.items() if k not in drop]
+        if len(headers) < len(raw_headers):  # repeated headers: forward every value
+            out_headers = [
+                (k.decode("latin-1"), v.decode("latin-1"))
+                for k, v in raw_headers
+                if k.decode("latin-1") not in drop
+            ]
+        out_headers.append(("accept-encoding", "identity"))
+        await self._forward(scope, receive, send, raw, out_headers, ex, transform)
 
-    def _decision_headers(self, ex: Exchange) -> dict[str, str]:
-        return {DECISION_HEADER: ex.action} if self.policy.expose_decision else {}
+    def _decision_headers(self, ex: Exchange) -> list[tuple[bytes, bytes]]:
+        if not self.policy.expose_decision:
+            return []
+        return [(DECISION_HEADER.encode(), ex.action.encode())]
 
-    def _refuse(self, ex: Exchange, decision: Decision) -> Response:
+    async def _refuse(self, send: Send, ex: Exchange, decision: Decision) -> None:
         assert decision.status is not None
         ex.status = decision.status
         headers = self._decision_headers(ex)
         if decision.retry_after_s is not None:
-            headers["retry-after"] = str(max(1, math.ceil(decision.retry_after_s)))
-        self._finish(ex)
-        return error_response(
+            headers.append((b"retry-after", b"%d" % max(1, math.ceil(decision.retry_after_s))))
+        await send_error(
+            send,
             decision.status,
             decision.reason_code or "refused",
             decision.message or "This request was refused.",
             headers,
         )
+        self._finish(ex)
 
-    def _upstream_failure(self, ex: Exchange, exc: httpx.HTTPError) -> Response:
-        timeout = isinstance(exc, httpx.TimeoutException)
+    async def _upstream_failure(self, send: Send, ex: Exchange, exc: BaseException) -> None:
+        timeout = isinstance(exc, TimeoutError)
         kind = "timeout" if timeout else "unreachable"
         self.metrics.upstream_errors.labels(kind=kind).inc()
         log.warning("upstream %s for %s: %r", kind, ex.route, exc)
         ex.status = 504 if timeout else 502
         ex.fields = {}
-        self._finish(ex)
         if timeout:
-            return error_response(
-                504, "upstream_timeout", "The upstream server did not answer in time."
+            await send_error(
+                send, 504, "upstream_timeout", "The upstream server did not answer in time."
             )
-        return error_response(502, "upstream_unreachable", "The upstream server cannot be reached.")
+        else:
+            await send_error(
+                send, 502, "upstream_unreachable", "The upstream server cannot be reached."
+            )
+        self._finish(ex)
 
     async def _forward(
-        self, request: Request, raw: bytes, ex: Exchange, transform: str | None
-    ) -> Response:
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        raw: bytes,
+        out_headers: list[tuple[str, str]],
+        ex: Exchange,
+        transform: str | None,
+    ) -> None:
         client = self.client_
         if client is None:
             raise GatewayError("the gateway's upstream client is not open (lifespan not run)")
-        drop = _NOT_FORWARDED | _hop_by_hop(request.headers)
-        out_headers = [(k, v) for k, v in request.headers.items() if k not in drop]
-        out_headers.append(("accept-encoding", "identity"))
-        url = self.upstream_base + ex.route
-        if request.url.query:
-            url += "?" + request.url.query
-        upstream_req = client.build_request("POST", url, headers=out_headers, content=raw)
+        url = self.urls_[ex.route]
+        query: bytes = scope.get("query_string", b"")
+        if query:
+            url = URL(str(url) + "?" + query.decode("latin-1"), encoded=True)
         t = time.perf_counter()
         try:
-            resp = await client.send(upstream_req, stream=True)
-        except httpx.HTTPError as exc:
-            return self._upstream_failure(ex, exc)
-        self.metrics.upstream.labels(route=ex.route).observe(time.perf_counter() - t)
-        ex.status = resp.status_code
-        drop_back = _NOT_RETURNED | _hop_by_hop(resp.headers)
-        back = [
-            (k.encode("latin-1"), v.encode("latin-1"))
-            for k, v in resp.headers.multi_items()
-            if k.lower() not in drop_back
-        ]
-        back += [(k.encode(), v.encode()) for k, v in self._decision_headers(ex).items()]
+            resp = await client.request(
+                "POST", url, data=raw, headers=out_headers, allow_redirects=False
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            await self._upstream_failure(send, ex, exc)
+            return
+        self._observe_upstream(ex.route, time.perf_counter() - t)
+        ex.status = resp.status
+        drop_back = _NOT_RETURNED_B | {
+            h.encode("latin-1") for h in _connection_named(resp.headers.get("connection"))
+        }
+        back = [(k, v) for k, v in resp.raw_headers if k.lower() not in drop_back]
+        back += self._decision_headers(ex)
         if "text/event-stream" in resp.headers.get("content-type", ""):
-            return self._stream(ex, resp, back, transform)
+            await self._stream(receive, send, ex, resp, back, transform)
+            return
         try:
-            content = await resp.aread()
-        except httpx.HTTPError as exc:
-            return self._upstream_failure(ex, exc)
-        finally:
-            await resp.aclose()
+            content = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            resp.close()
+            await self._upstream_failure(send, ex, exc)
+            return
         content = self._rewrite_body(ex, content, transform)
-        response = Response(content, resp.status_code, background=BackgroundTask(self._after, ex))
-        response.raw_headers += back
-        return response
+        back.append((b"content-length", b"%d" % len(content)))
+        await send({"type": "http.response.start", "status": resp.status, "headers": back})
+        await send({"type": "http.response.body", "body": content})
+        self._finish(ex)
 
     def _rewrite_body(self, ex: Exchange, content: bytes, transform: str | None) -> bytes:
         """Read usage from a JSON body; strip or mark it when the decision says so."""
@@ -423,13 +580,16 @@ class Gateway:
     async def _after(self, ex: Exchange) -> None:
         self._finish(ex)
 
-    def _stream(
+    async def _stream(
         self,
+        receive: Receive,
+        send: Send,
         ex: Exchange,
-        resp: httpx.Response,
+        resp: aiohttp.ClientResponse,
         back: list[tuple[bytes, bytes]],
         transform: str | None,
-    ) -> Response:
+    ) -> None:
+        """Relay an SSE response chunk by chunk as it arrives; stop when the client leaves."""
         tail = SSETail()
         rewriter: SSETransformer | None = None
         if transform == "strip_reasoning":
@@ -438,42 +598,49 @@ class Gateway:
             campaign = ex.verdict.campaign_id if ex.verdict else None
             rewriter = SSETransformer(StreamMarker(self.marker, campaign))
 
-        async def relay() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in resp.aiter_bytes():
-                    tail.feed(chunk)
-                    if rewriter is not None:
-                        try:
-                            chunk = rewriter.feed(chunk)
-                        except Exception:
-                            log.exception("rewriting the stream failed; ending it")
-                            ex.reason_code = (
-                                MARKER_FAILED if transform == "mark" else "rewrite_failed"
-                            )
-                            return
-                        if not chunk:
-                            continue
-                    yield chunk
+        async def relay() -> None:
+            async for chunk in resp.content.iter_any():
+                tail.feed(chunk)
                 if rewriter is not None:
-                    rest = rewriter.close()
-                    if rest:
-                        yield rest
-            except httpx.HTTPError as exc:
-                self.metrics.upstream_errors.labels(kind="stream_broken").inc()
-                log.warning("upstream stream for %s broke off: %r", ex.route, exc)
-            finally:
-                ex.fields = tail.fields()
-                self._finish(ex)
+                    try:
+                        chunk = rewriter.feed(chunk)
+                    except Exception:
+                        log.exception("rewriting the stream failed; ending it")
+                        ex.reason_code = MARKER_FAILED if transform == "mark" else "rewrite_failed"
+                        return
+                    if not chunk:
+                        continue
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if rewriter is not None:
+                rest = rewriter.close()
+                if rest:
+                    await send({"type": "http.response.body", "body": rest, "more_body": True})
 
-        async def after() -> None:
-            await resp.aclose()
-            if not ex.done:
-                ex.fields = tail.fields()
-                self._finish(ex)
-
-        response = StreamingResponse(relay(), resp.status_code, background=BackgroundTask(after))
-        response.raw_headers += back
-        return response
+        await send({"type": "http.response.start", "status": resp.status, "headers": back})
+        pump = asyncio.ensure_future(relay())
+        # receive() answers http.disconnect when the client leaves (the body was read)
+        gone = asyncio.ensure_future(receive())
+        try:
+            await asyncio.wait((pump, gone), return_when=asyncio.FIRST_COMPLETED)
+            if pump.done():
+                pump.result()
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.metrics.upstream_errors.labels(kind="stream_broken").inc()
+            log.warning("upstream stream for %s broke off: %r", ex.route, exc)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            for task in (pump, gone):
+                if not task.done():
+                    task.cancel()
+            if not pump.done():
+                await asyncio.wait((pump,))
+            if resp.content.at_eof():
+                resp.release()
+            else:
+                resp.close()  # the client left or the stream broke: drop the connection
+            ex.fields = tail.fields()
+            self._finish(ex)
 
     # -- own endpoints -----------------------------------------------------------------------
 
@@ -581,9 +748,44 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     )
 
 
+class _ProxyEndpoint:
+    """The proxied routes as a Starlette route endpoint (an ASGI app, so Starlette adds no
+    request/response objects); :class:`GatewayApp` calls the handler before routing."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.gateway.proxy(scope, receive, send)
+
+
+class GatewayApp:
+    """The gateway's ASGI app: ``POST`` to a proxied route goes straight to
+    :meth:`Gateway.proxy`; everything else (own endpoints, 404/405, the lifespan) to a
+    Starlette app."""
+
+    def __init__(self, gateway: Gateway, fallback: Starlette) -> None:
+        self.gateway = gateway
+        self.fallback = fallback
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        return self.fallback.routes
+
+    @property
+    def state(self) -> State:
+        return self.fallback.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in _PROXIED:
+            await self.gateway.proxy(scope, receive, send)
+            return
+        await self.fallback(scope, receive, send)
+
+
 def create_app(
     settings: GatewaySettings, scorer: Scorer, *, marker: Marker | None = None
-) -> Starlette:
+) -> GatewayApp:
     """The gateway app for *settings*, scoring with *scorer* and marking with *marker*."""
     if not settings.upstream.startswith(("http://", "https://")):
         raise GatewayError(
@@ -608,18 +810,19 @@ def create_app(
         finally:
             await gw.shutdown()
 
+    endpoint = _ProxyEndpoint(gw)
     routes = [
-        Route(CHAT, gw.proxy, methods=["POST"]),
-        Route(COMPLETIONS, gw.proxy, methods=["POST"]),
+        Route(CHAT, endpoint, methods=["POST"]),
+        Route(COMPLETIONS, endpoint, methods=["POST"]),
         Route("/v1/score", gw.score, methods=["POST"]),
         Route("/v1/reload", gw.reload, methods=["POST"]),
         Route("/metrics", gw.metrics_endpoint, methods=["GET"]),
         Route("/healthz", gw.healthz, methods=["GET"]),
     ]
-    app = Starlette(
+    fallback = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: _not_found},
     )
-    app.state.gateway = gw
-    return app
+    fallback.state.gateway = gw
+    return GatewayApp(gw, fallback)

@@ -28,6 +28,7 @@ they are flagged online from their first request. :meth:`reload` re-reads them.
 from __future__ import annotations
 
 import csv
+import gc
 import math
 import threading
 import time
@@ -228,6 +229,10 @@ class OnlineScorer:
                     self.flush()
                 except ScoringError:
                     continue  # the store is down: retried next tick, callers see it too
+                # the state lives as long as the process: move it out of the collector's
+                # sight, so full collections (which pause the event loop of the gateway
+                # in the same process) scan only what is new since the last flush
+                gc.freeze()
 
         self._thread = threading.Thread(target=run, name="scorer-flush", daemon=True)
         self._thread.start()
