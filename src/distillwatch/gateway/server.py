@@ -19,9 +19,6 @@ b'{"status":"ok"}'
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,31 +26,21 @@ from distillwatch.errors import GatewayError
 from distillwatch.gateway.reasoning import Marker
 from distillwatch.gateway.settings import GatewaySettings
 from distillwatch.online.api import Scorer
-
-_START_TIMEOUT = 20.0
+from distillwatch.serving import serve_forever, serve_in_thread
 
 
 def serve(settings: GatewaySettings, scorer: Scorer, *, marker: Marker | None = None) -> None:
     """Serve the gateway on ``settings.host:settings.port`` until interrupted."""
-    import uvicorn
-
     from distillwatch.gateway.app import create_app
 
-    app = create_app(settings, scorer, marker=marker)
-    try:
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            proxy_headers=False,
-            access_log=False,
-        )
-    except OSError as exc:
-        raise GatewayError(
-            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}; "
-            "choose another --port"
-        ) from exc
+    serve_forever(
+        create_app(settings, scorer, marker=marker),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        error=GatewayError,
+        access_log=False,
+    )
 
 
 @contextmanager
@@ -65,36 +52,8 @@ def running_gateway(
 
     ``settings.host`` and ``settings.port`` are ignored.
     """
-    import uvicorn
-
     from distillwatch.gateway.app import create_app
 
     app = create_app(settings, scorer, marker=marker)
-    # IPPROTO_TCP so that asyncio sets TCP_NODELAY on accepted sockets (no delayed-ACK stalls)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        proxy_headers=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"gateway-{port}", daemon=True
-    )
-    thread.start()
-    try:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise GatewayError("the gateway server did not start; see the log above")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=_START_TIMEOUT)
-        sock.close()
+    with serve_in_thread(app, name="gateway", error=GatewayError) as url:
+        yield url
