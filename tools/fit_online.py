@@ -154,6 +154,8 @@ def main() -> None:
         "# after this many hours of observed traffic a subject is also judged by the scan's",
         "# models (config/model.toml), moved to this threshold's scale; the higher risk counts",
         f"long_horizon_h = {args.long_horizon:g}",
+        "# re-scorings in a row at or over the threshold before a subject is flagged",
+        "confirm = 2",
         "",
         "[online.weights]",
         *[f"{k} = {v:.4f}" for k, v in zip(acc_ids, w, strict=True)],

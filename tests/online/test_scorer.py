@@ -182,3 +182,19 @@ def test_a_store_failing_longer_than_the_interval_stops_scoring(tmp_path: Path) 
     sc.store_failed_since -= 5.0  # as if it had been failing for 5 s (> max(2 x 0, 1) s)
     with pytest.raises(ScoringError, match="unavailable"):
         sc.score_one({"account_id": "a"})
+
+
+def test_an_account_is_flagged_only_after_confirm_crossings_in_a_row(sim_events: pa.Table) -> None:
+    sc = OnlineScorer()
+    assert sc.confirm == 2  # config/online.toml
+    rows = [e for e in sim_events.sort_by("ts").to_pylist() if e["account_id"]][:50]
+    account = rows[0]["account_id"]
+    sc.model = type(sc.model)(sc.model.bias, sc.model.weights, 1e-9)  # every risk crosses
+    mine = [e for e in rows if e["account_id"] == account]
+    sc.learn_one(mine[0])
+    sc.flush()
+    first = sc.score_one({"account_id": account})
+    assert first.risk >= sc.model.threshold and not first.flagged  # one crossing
+    sc.learn_one(dict(mine[0], request_id="again"))
+    sc.flush()
+    assert sc.score_one({"account_id": account}).flagged  # two in a row

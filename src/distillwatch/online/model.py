@@ -38,6 +38,8 @@ class OnlineModels:
     long_horizon_h: float = 0.0
     long_account: RiskModel | None = None
     long_campaign: RiskModel | None = None
+    #: re-scorings in a row at or over the threshold before a subject is flagged
+    confirm: int = 1
 
 
 def load_online_models(cfg: ScanConfig) -> OnlineModels:
@@ -49,14 +51,20 @@ def load_online_models(cfg: ScanConfig) -> OnlineModels:
         horizon = _number(table, "long_horizon_h")
         if horizon < 0:
             raise ConfigError("online.long_horizon_h must be >= 0 (0 switches it off)")
+    confirm = 1
+    if isinstance(table, dict) and "confirm" in table:
+        confirm = int(_number(table, "confirm"))
+        if confirm < 1:
+            raise ConfigError("online.confirm must be >= 1 (1: flag at the first crossing)")
     if horizon <= 0:
-        return OnlineModels(acc, camp)
+        return OnlineModels(acc, camp, confirm=confirm)
     return OnlineModels(
         acc,
         camp,
         horizon,
         RiskModel(cfg.bias, cfg.weights, cfg.threshold),
         RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold),
+        confirm,
     )
 
 

@@ -68,6 +68,8 @@ class _Score:
     n: int  # requests when scored
     risk: float
     reasons: tuple[str, ...]
+    #: consecutive re-scorings at or over the threshold, this one included
+    over: int = 0
 
 
 def _needs_rescore(prev: _Score | None, n: int) -> bool:
@@ -95,6 +97,8 @@ class OnlineScorer:
         self.batch = batch
         self.models = load_online_models(self.cfg)
         self.model, self.camp_model = self.models.account, self.models.campaign
+        #: re-scorings in a row at or over the threshold before an account is flagged
+        self.confirm = self.models.confirm
         self.acc_signals = build_signals(self.cfg.signal_params, campaign=False)
         self.camp_signals = build_signals(self.cfg.signal_params, campaign=True)
         g = self.cfg.graph
@@ -144,12 +148,15 @@ class OnlineScorer:
         own = self.own.get(account)
         risk = own.risk if own is not None else 0.0
         reasons: tuple[str, ...] = own.reasons if own is not None else ()
+        confirmed = own is not None and own.over >= self.confirm
         root = self.linkage.find(account)
         size = len(self.linkage.members(root))
         campaign_id = None
         if size > 1:
             campaign_id = "online-" + root
             camp = self.camp.get(root)
+            if camp is not None and camp.over >= self.confirm:
+                confirmed = True
             if camp is not None and camp.risk > risk:
                 risk = camp.risk
                 reasons = (f"campaign:{campaign_id}", *camp.reasons)
@@ -161,7 +168,7 @@ class OnlineScorer:
         return Verdict(
             account_id=account,
             risk=float(risk),
-            flagged=listed or risk >= self.model.threshold,
+            flagged=listed or confirmed,
             campaign_id=campaign_id,
             listed=listed,
             reasons=reasons[: N_REASONS + 1],
@@ -396,7 +403,9 @@ class OnlineScorer:
             return
         scored = self._score(self._features(self.account_rows(todo)), camp=False)
         for a, (risk, reasons) in zip(todo, scored, strict=True):
-            self.own[a] = _Score(self.accounts[a].n, risk, reasons)
+            prev = self.own.get(a)
+            over = (prev.over if prev else 0) + 1 if risk >= self.model.threshold else 0
+            self.own[a] = _Score(self.accounts[a].n, risk, reasons, over)
 
     def _rescore_groups(self, roots: Sequence[str]) -> None:
         """Re-score groups of linked accounts (campaigns) that grew enough, in one batch."""
@@ -414,7 +423,9 @@ class OnlineScorer:
         for (root, n), (risk, reasons) in zip(
             todo, self._score(self._features(rows), camp=True), strict=True
         ):
-            self.camp[root] = _Score(n, risk, reasons)
+            prev = self.camp.get(root)
+            over = (prev.over if prev else 0) + 1 if risk >= self.camp_model.threshold else 0
+            self.camp[root] = _Score(n, risk, reasons, over)
 
     # ------------------------------------------------------------------ persistence
 
