@@ -43,17 +43,6 @@ def _timestamp(value: str | None, option: str) -> datetime | None:
     return parsed
 
 
-def _out_dir(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a directory; choose another path")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot create --out {out}: {exc.strerror}; choose a writable path"
-        ) from exc
-
-
 def _write(path: Path, text: str) -> None:
     try:
         path.write_text(text, "utf-8")
@@ -93,6 +82,7 @@ def _match(
     *,
     quiet: bool,
 ) -> None:
+    from distillwatch.cli.main import make_out_dir
     from distillwatch.ingest import load_events
     from distillwatch.intel.keys import load_keyring
     from distillwatch.intel.match import match_events
@@ -112,7 +102,7 @@ def _match(
     console.print(f"peer indicators in force: {counts} (from {intel.n_files} bundle file(s))")
     for reason, n in intel.skipped.most_common():
         console.print(f"  skipped {n:,} x {reason}", highlight=False)
-    _out_dir(out)
+    make_out_dir(out)
     table, summary = load_events(inputs, out / "quarantine.jsonl", progress=not quiet)
     console.print(
         f"read {summary.n_ok:,} events; {summary.n_quarantined:,} quarantined"

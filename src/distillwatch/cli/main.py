@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from distillwatch.errors import DistillwatchError
+from distillwatch.errors import DistillwatchError, UsageError
 
 app = typer.Typer(
     name="distillwatch",
@@ -43,6 +44,18 @@ def one_line_errors(func: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def make_out_dir(out: Path) -> None:
+    """Create the ``--out`` directory, or raise a one-line :class:`UsageError` saying why not."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory; choose another path")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create --out {out}: {exc.strerror}; choose a writable path"
+        ) from exc
 
 
 def run_command(body: Callable[[], None], *, debug: bool = False) -> None:

@@ -36,12 +36,12 @@ def replay(
 def _replay(
     inputs: list[Path], out: Path, config: Path | None, lists: Path | None, *, quiet: bool
 ) -> None:
+    from distillwatch.cli.main import make_out_dir
     from distillwatch.config import load_scan_config
     from distillwatch.online.replay import run_replay
 
     console = Console(stderr=True, quiet=quiet)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a directory; choose another path")
+    make_out_dir(out)
     if lists is not None and not lists.is_dir():
         raise UsageError(f"--lists {lists} is not a directory; give a directory of scan outputs")
     cfg = load_scan_config(config)

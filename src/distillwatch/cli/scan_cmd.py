@@ -76,20 +76,14 @@ def _scan(
     intel: Path | None = None,
     key_file: Path | None = None,
 ) -> None:
+    from distillwatch.cli.main import make_out_dir
     from distillwatch.config import load_scan_config
     from distillwatch.ingest import load_events
     from distillwatch.outputs import print_summary, write_outputs
     from distillwatch.pipeline import run_scan
 
     console = Console(stderr=True, quiet=quiet)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a directory; choose another path")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot create --out {out}: {exc.strerror}; choose a writable path"
-        ) from exc
+    make_out_dir(out)
     cfg = load_scan_config(config)
     peer = _peer_input(intel, key_file, console)
     started = time.perf_counter()

@@ -25,15 +25,13 @@ each true campaign:
 
 from __future__ import annotations
 
-import csv
 import statistics
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from distillwatch.errors import IngestError
-from distillwatch.evaluate.tables import read_truth
+from distillwatch.evaluate.tables import read_rows, read_truth
 
 _NEEDED = ("account_id", "first_flagged_ts", "requests_before_flag", "n_requests", "first_seen")
 
@@ -66,14 +64,7 @@ def _ts(value: str) -> float | None:
 
 def served_before_flag(detections_csv: Path, truth_csv: Path) -> ServedReport:
     """Per true campaign, the share of its requests served before it was flagged."""
-    try:
-        with detections_csv.open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise IngestError(f"cannot read {detections_csv}: {exc}; run distillwatch replay") from exc
-    if rows and any(c not in rows[0] for c in _NEEDED):
-        missing = [c for c in _NEEDED if c not in rows[0]]
-        raise IngestError(f"{detections_csv} lacks columns {missing}; is it replay output?")
+    rows = read_rows(detections_csv, _NEEDED, "replay detections file")
     truth = read_truth(truth_csv)
     by_campaign: dict[str, list[dict[str, str]]] = {}
     for r in rows:

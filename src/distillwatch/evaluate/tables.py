@@ -41,7 +41,8 @@ class TruthRow:
         return self.label == "attack"
 
 
-def _rows(path: Path, needed: tuple[str, ...], what: str) -> list[dict[str, str]]:
+def read_rows(path: Path, needed: tuple[str, ...], what: str) -> list[dict[str, str]]:
+    """The rows of a CSV file with at least the columns ``needed`` (one-line errors)."""
     if not path.is_file():
         raise UsageError(f"{what} {path} does not exist")
     try:
@@ -61,7 +62,7 @@ def _rows(path: Path, needed: tuple[str, ...], what: str) -> list[dict[str, str]
 def read_scan(path: Path) -> dict[str, ScanRow]:
     """accounts.csv (contract 2) by account id."""
     out: dict[str, ScanRow] = {}
-    for line, row in enumerate(_rows(path, SCAN_COLUMNS, "scan accounts file"), start=2):
+    for line, row in enumerate(read_rows(path, SCAN_COLUMNS, "scan accounts file"), start=2):
         try:
             risk = float(row["risk"])
         except (TypeError, ValueError):
@@ -78,7 +79,7 @@ def read_scan(path: Path) -> dict[str, ScanRow]:
 def read_truth(path: Path) -> dict[str, TruthRow]:
     """truth.csv written by ``distillwatch simulate``, by account id."""
     out: dict[str, TruthRow] = {}
-    for line, row in enumerate(_rows(path, TRUTH_COLUMNS, "truth file"), start=2):
+    for line, row in enumerate(read_rows(path, TRUTH_COLUMNS, "truth file"), start=2):
         label = (row["label"] or "").strip()
         if label not in ("attack", "benign"):
             raise UsageError(f"{path} line {line}: label {label!r} is not attack or benign")

@@ -58,6 +58,7 @@ from distillwatch.intel.store import (
     TemplateIndicator,
 )
 from distillwatch.intel.vocab import MINHASH_PERM
+from distillwatch.signals.peer_intel import PeerIntel as PeerIntelSignal
 
 IntArray = npt.NDArray[np.int64]
 
@@ -69,17 +70,9 @@ BANDS = 16
 #: columns ``match_events`` reads (besides ``head``/``tail``, computed when missing)
 REQUIRED = ("account_id", "ts", "ip", "payment_fingerprint")
 #: per-account feature columns of :meth:`Matches.features` (signals/peer_intel.py)
-FEATURE_COLUMNS = (
-    "pi_template_share",
-    "pi_template_n",
-    "pi_payment",
-    "pi_ip_address",
-    "pi_ip_prefix",
-    "pi_hosting",
-    "pi_confidence",
-)
+FEATURE_COLUMNS = PeerIntelSignal.inputs
 #: per-account evidence columns (tuples of strings) of :meth:`Matches.features`
-EVIDENCE_COLUMNS = ("pi_indicator_ids", "pi_publishers", "pi_campaigns")
+EVIDENCE_COLUMNS = PeerIntelSignal.evidence_inputs
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ALL_MAX = np.uint32(0xFFFFFFFF)
 

@@ -1,7 +1,7 @@
 """Bounded-memory summaries the online state is made of.
 
 - :class:`Distinct`: a k-minimum-values sketch of 64-bit hashes, exact below ``k`` values,
-  an unbiased estimate above; mergeable (a campaign's sketch is its accounts' merged).
+  an unbiased estimate above; a campaign's sketch is built from its accounts' values.
 - :class:`TopCounts`: counts of the most frequent keys (Space-Saving: when full, the least
   counted key is replaced and the newcomer inherits its count, an over-estimate bounded by
   that count).
@@ -54,9 +54,6 @@ class Distinct:
         if len(vals) < self.k:
             return float(len(vals))
         return (self.k - 1) / ((vals[-1] + 1) / _SPACE)
-
-    def merged(self, other: Distinct) -> Distinct:
-        return Distinct(self.k, self.values + other.values)
 
     def to_json(self) -> list[int]:
         return list(self.values)

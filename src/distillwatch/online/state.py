@@ -346,6 +346,10 @@ def _entropy(counts: Iterable[int], n_values: int) -> float:
 def merge(states: Iterable[AccountState]) -> AccountState:
     """One state for a group of accounts (a campaign): counters summed, sketches merged."""
     out = AccountState()
+    states = list(states)
+    out.content = Distinct(values=[v for s in states for v in s.content.values])
+    out.skeletons = Distinct(values=[v for s in states for v in s.skeletons.values])
+    out.system_prompts = Distinct(k=64, values=[v for s in states for v in s.system_prompts.values])
     for s in states:
         out.n += s.n
         for attr in ("first_ts", "first_new"):
@@ -363,9 +367,6 @@ def merge(states: Iterable[AccountState]) -> AccountState:
         out.models |= s.models
         for k, v in s.domains.items():
             out.domains[k] = out.domains.get(k, 0) + v
-        out.content = out.content.merged(s.content)
-        out.skeletons = out.skeletons.merged(s.skeletons)
-        out.system_prompts = out.system_prompts.merged(s.system_prompts)
         out.heads = out.heads.merged(s.heads)
         out.tails = out.tails.merged(s.tails)
         out.pairs = out.pairs.merged(s.pairs)
