@@ -12,6 +12,9 @@ line and a non-zero exit. Third-party errors are translated at the boundary
      +-- OutputError         results cannot be written (exit 1)
      +-- IntelError          a key file, bundle or peer object cannot be used (exit 2)
      +-- HubError            the hub cannot be reached, refused a request, or failed (exit 1)
+     +-- ScoringError        the online scorer cannot score (exit 1)
+     +-- GatewayError        the gateway cannot start, or its policy or keys are unusable (exit 2)
+     +-- ProvenanceError     a provenance key, text file or ledger cannot be used (exit 2)
 """
 
 from __future__ import annotations
@@ -65,5 +68,11 @@ class ScoringError(DistillwatchError):
 
 class GatewayError(DistillwatchError):
     """The gateway cannot start, or its policy or key file is unusable."""
+
+    exit_code = 2
+
+
+class ProvenanceError(DistillwatchError):
+    """A provenance key file, a text file to mark or test, or a ledger cannot be used."""
 
     exit_code = 2

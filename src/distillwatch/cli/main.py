@@ -85,6 +85,7 @@ def _register() -> None:
         hub_cmd,
         intel_cmd,
         intel_match_cmd,
+        provenance_cmd,
         replay_cmd,
         scan_cmd,
         simulate_cmd,
@@ -98,6 +99,7 @@ def _register() -> None:
         demo_cmd,
         replay_cmd,
         gateway_cmd,
+        provenance_cmd,
     ):
         module.register(app)
     intel_match_cmd.register(intel_cmd.intel_app)
