@@ -109,7 +109,18 @@ USAGE = {
 }
 
 
-def chat_body(content: str = "<think>secret plan</think>The answer is 4.") -> dict[str, Any]:
+#: an answer with many lexicon words, for the provenance marker (model "wordy")
+WORDY = (
+    "For example, you do not need to buy a new laptop. It is usually cheaper to upgrade "
+    "the memory, and it is often faster as well. However, you are going to need a "
+    "screwdriver; perhaps you can borrow one. In addition, make sure that you back up your "
+    "files, because you cannot undo a failed upgrade. `do not` touch the code. Approximately "
+    "2 hours is enough. I am sure it is worth it, and we will help you if you do not know how."
+)
+
+
+def chat_body(content: str | None = None) -> dict[str, Any]:
+    content = content or "<think>secret plan</think>The answer is 4."
     return {
         "id": "chatcmpl-1",
         "object": "chat.completion",
@@ -185,7 +196,7 @@ def _stub_app(up: Upstream) -> Starlette:
             return Response(orjson.dumps(text), media_type="application/json")
         if not body.get("stream"):
             return Response(
-                orjson.dumps(chat_body()),
+                orjson.dumps(chat_body(WORDY if model == "wordy" else None)),
                 media_type="application/json",
                 headers={
                     "x-upstream": "stub",
@@ -258,6 +269,12 @@ def make_gateway(
             yield url
 
     yield factory
+
+
+@pytest.fixture
+def wordy_answer() -> str:
+    """What the stub upstream answers to model "wordy"."""
+    return WORDY
 
 
 @pytest.fixture

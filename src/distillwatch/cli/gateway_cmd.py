@@ -71,6 +71,13 @@ def build_app() -> typer.Typer:
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Forward everything; only log decisions.")
         ] = False,
+        marks: Annotated[
+            Path | None,
+            typer.Option(
+                help="Directory of per-campaign provenance keys for the mark action "
+                "(made on first use; see `distillwatch provenance keys`)."
+            ),
+        ] = None,
     ) -> None:
         """Proxy /v1/chat/completions and /v1/completions to UPSTREAM under the policy."""
         from distillwatch.errors import GatewayError
@@ -97,8 +104,16 @@ def build_app() -> typer.Typer:
             f"decisions -> {pol.decision_log or 'not logged'}",
             highlight=False,
         )
+        marker = None
+        if marks is not None:
+            from distillwatch.provenance.campaigns import CampaignKeys, CampaignMarker
+            from distillwatch.provenance.lexicon import load_lexicon
+
+            keys_store = CampaignKeys(marks)
+            keys_store.assignments()  # fail now on a damaged directory
+            marker = CampaignMarker(keys_store, load_lexicon())
         try:
-            run(settings, scorer)
+            run(settings, scorer, marker=marker)
         finally:
             close = getattr(scorer, "close", None)  # stop the scorer's threads, final flush
             if callable(close):

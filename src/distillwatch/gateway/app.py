@@ -292,8 +292,8 @@ class Gateway:
         self.urls_ = {route: URL(self.upstream_base + route) for route in (CHAT, COMPLETIONS)}
         if self.policy.uses("mark") and self.marker is None:
             log.warning(
-                "the policy uses action mark but no marker is configured: "
-                "such responses are served unchanged and logged as %s",
+                "the policy uses action mark but no marker is configured (give gateway serve "
+                "--marks DIR): such responses are served unchanged and logged as %s",
                 MARKER_MISSING,
             )
 

@@ -1,0 +1,56 @@
+"""The gateway's mark action with the real provenance marker: one key per campaign, recorded,
+with a ledger of what was served marked; a real stub upstream, both on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+
+from distillwatch.provenance.campaigns import CampaignKeys, CampaignMarker
+from distillwatch.provenance.detect import test_keys
+from distillwatch.provenance.ledger import read_ledger
+from distillwatch.provenance.lexicon import load_lexicon
+from distillwatch.provenance.mark import mark_text
+
+CLIENT_KEY = "sk-client-secret-0007"
+ACCOUNT = "acct-" + hashlib.sha256(CLIENT_KEY.encode()).hexdigest()[:16]
+WORDY_CHAT = {"model": "wordy", "messages": [{"role": "user", "content": "Should I upgrade?"}]}
+
+
+def answer(url: str) -> str:
+    with httpx.Client(trust_env=False, timeout=30) as c:
+        r = c.post(
+            url + "/v1/chat/completions",
+            json=WORDY_CHAT,
+            headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+        )
+    r.raise_for_status()
+    content: str = r.json()["choices"][0]["message"]["content"]
+    return content
+
+
+def test_mark_uses_one_key_per_campaign_and_records_it(
+    make_gateway, scorer, tmp_path, read_log, wordy_answer
+):
+    store = CampaignKeys(tmp_path / "marks")
+    marker = CampaignMarker(store)
+    with make_gateway({"rule": [{"flagged": True, "action": "mark"}]}, marker=marker) as url:
+        scorer.set(ACCOUNT, 0.9, flagged=True, campaign_id="cmp-7")
+        first = answer(url)
+        scorer.set(ACCOUNT, 0.9, flagged=True, campaign_id="cmp-8")
+        second = answer(url)
+    assigned = {a.campaign_id: a.key_id for a in store.assignments()}
+    assert set(assigned) == {"cmp-7", "cmp-8"} and len(set(assigned.values())) == 2
+    lex = load_lexicon()
+    key7, key8 = store.key_for("cmp-7"), store.key_for("cmp-8")
+    expected = mark_text(wordy_answer, key7, lex)
+    assert expected.changed > 0 and first == expected.text != wordy_answer
+    assert second == mark_text(wordy_answer, key8, lex).text
+    assert "`do not` touch" in first and "2 hours" in first  # protected spans kept
+    key_id, digests = read_ledger(store.ledger_path(key7.key_id))
+    assert key_id == key7.key_id and digests == set(expected.digests)
+    # the served text tests positive for its campaign's key, with that key's ledger
+    (result7,) = test_keys([first], [key7], lex, ledgers={key7.key_id: digests})
+    assert result7.match_rate == 1.0 and result7.positions == len(digests)
+    assert [line["action"] for line in read_log()] == ["mark", "mark"]
