@@ -7,6 +7,7 @@ pytest's importlib mode forbids importing conftest, so helpers are handed out as
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import threading
 import time
@@ -140,7 +141,7 @@ def chat_body(content: str | None = None) -> dict[str, Any]:
     }
 
 
-def sse_chunks() -> list[dict[str, Any]]:
+def sse_chunks(model: str = "") -> list[dict[str, Any]]:
     def delta(d: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {
             "id": "chatcmpl-2",
@@ -148,6 +149,16 @@ def sse_chunks() -> list[dict[str, Any]]:
             "choices": [{"index": 0, "delta": d, "finish_reason": finish}],
         }
 
+    if model == "wordy":  # the wordy answer in pieces of 1 to 7 characters
+        cuts = [0]
+        while cuts[-1] < len(WORDY):
+            cuts.append(cuts[-1] + 1 + (len(cuts) * 5) % 7)
+        pieces = [WORDY[a:b] for a, b in itertools.pairwise(cuts)]
+        return [
+            delta({"role": "assistant", "content": ""}),
+            *(delta({"content": p}) for p in pieces),
+            delta({}, finish="stop"),
+        ]
     return [
         delta({"role": "assistant", "content": ""}),
         delta({"reasoning_content": "Hidden step one. "}),
@@ -205,7 +216,7 @@ def _stub_app(up: Upstream) -> Starlette:
             )
 
         async def events() -> Any:
-            chunks = sse_chunks()
+            chunks = sse_chunks(model)
             for i, chunk in enumerate(chunks):
                 if i == 3 and up.gate is not None:
                     deadline = time.monotonic() + 10

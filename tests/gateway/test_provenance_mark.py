@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import httpx
+import orjson
 
 from distillwatch.provenance.campaigns import CampaignKeys, CampaignMarker
 from distillwatch.provenance.detect import test_keys
@@ -16,6 +17,29 @@ from distillwatch.provenance.mark import mark_text
 CLIENT_KEY = "sk-client-secret-0007"
 ACCOUNT = "acct-" + hashlib.sha256(CLIENT_KEY.encode()).hexdigest()[:16]
 WORDY_CHAT = {"model": "wordy", "messages": [{"role": "user", "content": "Should I upgrade?"}]}
+
+
+def streamed_answer(url: str) -> tuple[str, int]:
+    """The streamed answer's text and the number of events that carried text."""
+    with (
+        httpx.Client(trust_env=False, timeout=30) as c,
+        c.stream(
+            "POST",
+            url + "/v1/chat/completions",
+            json={**WORDY_CHAT, "stream": True},
+            headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+        ) as r,
+    ):
+        data = b"".join(r.iter_raw())
+    text, events = "", 0
+    for event in data.split(b"\n\n"):
+        if event.startswith(b"data: {"):
+            for choice in orjson.loads(event[6:])["choices"]:
+                piece = choice.get("delta", {}).get("content") or ""
+                text += piece
+                events += bool(piece)
+    assert data.endswith(b"data: [DONE]\n\n")
+    return text, events
 
 
 def answer(url: str) -> str:
@@ -54,3 +78,19 @@ def test_mark_uses_one_key_per_campaign_and_records_it(
     (result7,) = test_keys([first], [key7], lex, ledgers={key7.key_id: digests})
     assert result7.match_rate == 1.0 and result7.positions == len(digests)
     assert [line["action"] for line in read_log()] == ["mark", "mark"]
+
+
+def test_a_streamed_answer_is_marked_as_the_whole_answer_would_be(
+    make_gateway, scorer, tmp_path, wordy_answer
+):
+    store = CampaignKeys(tmp_path / "marks")
+    with make_gateway(
+        {"rule": [{"flagged": True, "action": "mark"}]}, marker=CampaignMarker(store)
+    ) as url:
+        scorer.set(ACCOUNT, 0.9, flagged=True, campaign_id="cmp-s")
+        text, events = streamed_answer(url)
+    key = store.key_for("cmp-s")
+    whole = mark_text(wordy_answer, key, load_lexicon())
+    assert text == whole.text != wordy_answer
+    assert 1 < events < 20  # released sentence by sentence, not piece by piece nor at once
+    assert read_ledger(store.ledger_path(key.key_id))[1] == set(whole.digests)

@@ -220,7 +220,7 @@ class ReasoningStripper:
         return changed, obj
 
 
-def _filter_field(holder: dict[str, Any], key: str, filt: ThinkFilter, final: bool) -> bool:
+def _filter_field(holder: dict[str, Any], key: str, filt: PieceFilter, final: bool) -> bool:
     text = holder.get(key)
     if not isinstance(text, str):
         if final and filt.pending and key == "content":
@@ -249,15 +249,57 @@ def _empty(obj: dict[str, Any]) -> bool:
     return True
 
 
+class PieceFilter(Protocol):
+    """Rewrites text that arrives in pieces, holding some back (see :class:`ThinkFilter`)."""
+
+    @property
+    def pending(self) -> str: ...
+
+    def feed(self, text: str) -> str: ...
+
+    def flush(self) -> str: ...
+
+
 class StreamMarker:
-    """Marks each text fragment of a stream as it passes (the marker sees fragments)."""
+    """Marks the text of a stream as it passes.
+
+    A marker with ``open_stream(campaign_id)`` (the provenance marker) gets one
+    :class:`PieceFilter` per choice, which may hold text back until a sentence is complete,
+    so a streamed answer is marked exactly as the same answer would be whole; any other
+    marker sees each fragment on its own.
+    """
 
     def __init__(self, marker: Marker, campaign_id: str | None) -> None:
         self.marker = marker
         self.campaign_id = campaign_id
+        self.opener: Callable[[str | None], PieceFilter] | None = getattr(
+            marker, "open_stream", None
+        )
+        self.streams: dict[int, PieceFilter] = {}
 
     def __call__(self, obj: Any) -> EventResult:
-        return mark_json(obj, self.marker, self.campaign_id), obj
+        if self.opener is None:
+            return mark_json(obj, self.marker, self.campaign_id), obj
+        choices = obj.get("choices") if isinstance(obj, dict) else None
+        if not isinstance(choices, list):
+            return False, obj
+        changed = False
+        for pos, choice in enumerate(choices):
+            if not isinstance(choice, dict):
+                continue
+            index = choice.get("index", pos)
+            slot = index if isinstance(index, int) else pos
+            if slot not in self.streams:
+                self.streams[slot] = self.opener(self.campaign_id)
+            piece = self.streams[slot]
+            final = choice.get("finish_reason") is not None
+            delta = choice.get("delta")
+            if isinstance(delta, dict):
+                changed |= _filter_field(delta, "content", piece, final)
+            changed |= _filter_field(choice, "text", piece, final)
+        if changed and _empty(obj):
+            return True, None
+        return changed, obj
 
 
 class SSETransformer:

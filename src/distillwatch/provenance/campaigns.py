@@ -33,6 +33,7 @@ from distillwatch.provenance.keys import ProvenanceKey, load_key, new_key, save_
 from distillwatch.provenance.ledger import append_ledger
 from distillwatch.provenance.lexicon import Lexicon, lexicon_sha256, load_lexicon
 from distillwatch.provenance.mark import mark_text
+from distillwatch.provenance.stream import MarkStream
 
 UNATTRIBUTED = "unattributed"
 
@@ -128,9 +129,42 @@ class CampaignMarker:
         self.lexicon = lexicon
 
     def mark(self, text: str, campaign_id: str | None) -> str:
+        """``text`` marked with the campaign's key; the marked positions go to its ledger."""
         lexicon = self.lexicon or load_lexicon()
         key = self.keys.key_for(campaign_id)
         result = mark_text(text, key, lexicon)
         if result.digests:
             append_ledger(self.keys.ledger_path(key.key_id), key.key_id, result.digests)
         return result.text
+
+    def open_stream(self, campaign_id: str | None) -> CampaignStream:
+        """A marker for one streamed answer of the campaign (see :mod:`.stream`)."""
+        key = self.keys.key_for(campaign_id)
+        stream = MarkStream(key, self.lexicon or load_lexicon())
+        return CampaignStream(stream, self.keys.ledger_path(key.key_id))
+
+
+class CampaignStream:
+    """A :class:`MarkStream` that records what it released in the campaign's ledger."""
+
+    def __init__(self, stream: MarkStream, ledger: Path) -> None:
+        self.stream = stream
+        self.ledger = ledger
+        self.recorded: set[int] = set()
+
+    @property
+    def pending(self) -> str:
+        return self.stream.pending
+
+    def feed(self, text: str) -> str:
+        return self._record(self.stream.feed(text))
+
+    def flush(self) -> str:
+        return self._record(self.stream.flush())
+
+    def _record(self, out: str) -> str:
+        new = self.stream.digests - self.recorded
+        if new:
+            append_ledger(self.ledger, self.stream.key.key_id, new)
+            self.recorded |= new
+        return out

@@ -55,16 +55,26 @@ def count_words(text: str) -> int:
 
 
 def mark_text(
-    text: str, key: ProvenanceKey, lexicon: Lexicon, *, strength: float | None = None
+    text: str,
+    key: ProvenanceKey,
+    lexicon: Lexicon,
+    *,
+    strength: float | None = None,
+    since: int = 0,
 ) -> MarkResult:
-    """``text`` with the mark of ``key`` applied (``strength`` defaults to the key's)."""
+    """``text`` with the mark of ``key`` applied (``strength`` defaults to the key's).
+
+    With ``since``, only occurrences starting at or after that offset are considered (the
+    text before it, already served, is the context): ``text[:since]`` comes back unchanged
+    and the counts cover the rest only.
+    """
     level = key.strength if strength is None else strength
     curly = text.count("\u2019") > text.count("'")
     parts: list[str] = []
     last = positions = active = changed = words_changed = 0
     digests: set[int] = set()
     for occ in occurrences(text, lexicon, key.context_words):
-        if not occ.eligible:
+        if not occ.eligible or occ.start < since:
             continue
         positions += 1
         variants = lexicon.groups[occ.group].variants
@@ -83,7 +93,7 @@ def mark_text(
     parts.append(text[last:])
     return MarkResult(
         "".join(parts),
-        count_words(text),
+        count_words(text[since:]),
         positions,
         active,
         changed,
