@@ -61,6 +61,12 @@ class Lexicon:
     def _index(self) -> dict[tuple[str, ...], tuple[int, int]]:
         return {v: (g.id, i) for g in self.groups for i, v in enumerate(g.variants)}
 
+    @functools.cached_property
+    def prefixes(self) -> frozenset[tuple[str, ...]]:
+        """Every proper or whole beginning of a variant, as words: a run of words that is
+        not one of these cannot grow into an occurrence."""
+        return frozenset(words[:k] for words in self._index for k in range(1, len(words) + 1))
+
     def lookup(self, words: tuple[str, ...]) -> tuple[int, int] | None:
         """``(group id, variant index)`` of exactly ``words`` (lowercase), else ``None``."""
         return self._index.get(words)

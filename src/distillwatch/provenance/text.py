@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from itertools import pairwise
 
 from distillwatch.provenance.lexicon import Lexicon
 
@@ -153,26 +152,31 @@ def occurrences(text: str, lexicon: Lexicon, context_words: int) -> list[Occurre
     canon: list[str] = []
     found: list[Occurrence] = []
     i, n = 0, len(words)
+    prefixes = lexicon.prefixes
     while i < n:
         hit = None
-        for length in range(min(lexicon.max_words, n - i), 0, -1):
-            run = words[i : i + length]
-            if length > 1 and any(
-                text[a.end : b.start].strip(" ") or a.end == b.start for a, b in pairwise(run)
-            ):
-                continue
-            ref = lexicon.lookup(tuple(w.lower for w in run))
+        run: tuple[str, ...] = (words[i].lower,)
+        j = i + 1
+        while run in prefixes:  # grow the run while it can still become a variant
+            ref = lexicon.lookup(run)
             if ref is not None:
-                hit = (length, ref)
+                hit = (len(run), ref)
+            if j >= n or len(run) >= lexicon.max_words:
                 break
+            nxt = words[j]
+            gap = text[words[j - 1].end : nxt.start]
+            if not gap or gap.strip(" "):  # phrases join words across spaces only
+                break
+            run = (*run, nxt.lower)
+            j += 1
         if hit is None:
             canon.append(words[i].lower)
             i += 1
             continue
         length, (group, variant) = hit
-        run = words[i : i + length]
-        casing, capitalised = _casing_ok(text, run)
-        start, end = run[0].start, run[-1].end
+        span = words[i : i + length]
+        casing, capitalised = _casing_ok(text, span)
+        start, end = span[0].start, span[-1].end
         after = words[i + length] if i + length < n else None
         follows = (
             after.lower if after is not None and not text[end : after.start].strip(" ") else None
@@ -187,7 +191,7 @@ def occurrences(text: str, lexicon: Lexicon, context_words: int) -> list[Occurre
                 variant,
                 context,
                 casing
-                and not any(w.protected for w in run)
+                and not any(w.protected for w in span)
                 and _grammar_ok(lexicon.groups[group].variants, follows),
                 capitalised,
             )
