@@ -119,3 +119,33 @@ def test_campaign_peer_features_pool_the_accounts_matches() -> None:
     assert f["pi_payment"].tolist() == [1.0, 0.0] and f["pi_hosting"].tolist() == [1.0, 1.0]
     assert f["pi_confidence"].tolist() == [80.0, 0.0]
     assert f["pi_indicator_ids"][0] == ("i1", "i2") and f["pi_indicator_ids"][1] == ()
+
+
+@pytest.fixture(scope="module")
+def replays(providers: Path) -> Path:
+    events_b = str(providers / "b" / "events.jsonl.gz")
+    run("replay", events_b, "--out", str(providers / "replay-b"), "-q")
+    run(
+        "replay", events_b, "--out", str(providers / "replay-b-intel"), "-q",
+        "--intel", str(providers / "intel"), "--key-file", str(providers / "group.key"),
+    )  # fmt: skip
+    return providers
+
+
+def test_online_scorer_matches_peer_intel_and_flags_the_actor_sooner(replays: Path) -> None:
+    truth = rows(replays / "b" / "truth.csv")
+    plain = rows(replays / "replay-b" / "detections.csv")
+    shared = rows(replays / "replay-b-intel" / "detections.csv")
+    cot = [a for a, t in truth.items() if t["persona"] == "cot_harvest" and a in plain]
+    assert cot
+    raised = [a for a in cot if float(shared[a]["max_risk"]) > float(plain[a]["max_risk"])]
+    assert len(raised) >= 0.8 * len(cot)
+
+    def served(table: dict[str, dict[str, str]]) -> int:  # all requests if never flagged
+        return sum(int(table[a]["requests_before_flag"]) for a in cot)
+
+    assert served(shared) < served(plain)
+    newly = [
+        a for a, r in shared.items() if r["flagged"] == "true" and plain[a]["flagged"] != "true"
+    ]
+    assert all(truth[a]["label"] != "benign" for a in newly if a in truth)

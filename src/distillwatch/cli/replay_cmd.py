@@ -23,6 +23,13 @@ def replay(
         Path | None,
         typer.Option(help="Directory of lists (batch scans' accounts.csv) the scorer reads."),
     ] = None,
+    intel: Annotated[
+        Path | None,
+        typer.Option(help="Directory of peers' intel (intel pull): adds the peer_intel signal."),
+    ] = None,
+    key_file: Annotated[
+        Path | None, typer.Option(help="The trust group's key file (needed with --intel).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
@@ -30,24 +37,35 @@ def replay(
     flagged and how much it got served before (detections.csv)."""
     from distillwatch.cli.main import run_command
 
-    run_command(lambda: _replay(inputs, out, config, lists, quiet=quiet), debug=debug)
+    run_command(
+        lambda: _replay(inputs, out, config, lists, intel, key_file, quiet=quiet), debug=debug
+    )
 
 
 def _replay(
-    inputs: list[Path], out: Path, config: Path | None, lists: Path | None, *, quiet: bool
+    inputs: list[Path],
+    out: Path,
+    config: Path | None,
+    lists: Path | None,
+    intel: Path | None,
+    key_file: Path | None,
+    *,
+    quiet: bool,
 ) -> None:
     from distillwatch.cli.main import make_out_dir
     from distillwatch.config import load_scan_config
     from distillwatch.online.replay import run_replay
+    from distillwatch.online.scorer import peer_source
 
     console = Console(stderr=True, quiet=quiet)
     make_out_dir(out)
     if lists is not None and not lists.is_dir():
         raise UsageError(f"--lists {lists} is not a directory; give a directory of scan outputs")
     cfg = load_scan_config(config)
+    peers = peer_source(intel, key_file)
     started = time.perf_counter()
     with console.status("replaying"):
-        result = run_replay(inputs, out, cfg, lists=lists)
+        result = run_replay(inputs, out, cfg, lists=lists, peers=peers)
     flagged = sum(1 for r in result.accounts.values() if r.flagged_ts is not None)
     console.print(
         f"replayed {result.n_events:,} events of {len(result.accounts):,} accounts in "

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillwatch.config import ScanConfig
+from distillwatch.online.peers import OnlinePeers
 from distillwatch.online.scorer import TEXT_COLUMNS, OnlineScorer
 from distillwatch.online.state import epoch
 
@@ -96,6 +97,7 @@ def replay_events(
     cfg: ScanConfig | None = None,
     *,
     lists: Path | None = None,
+    peers: OnlinePeers | None = None,
     progress: Callable[[int], None] | None = None,
     snapshot_s: float | None = None,
     on_snapshot: Callable[[OnlineScorer, float], None] | None = None,
@@ -109,7 +111,7 @@ def replay_events(
     import time
 
     t0 = time.perf_counter()
-    scorer = OnlineScorer(cfg, lists=lists)
+    scorer = OnlineScorer(cfg, lists=lists, peers=peers)
     next_snap: float | None = None
     order = pc.sort_indices(events, sort_keys=[("ts", "ascending"), ("request_id", "ascending")])
     cols = [c for c in READ_COLUMNS if c in events.column_names]
@@ -250,6 +252,7 @@ def run_replay(
     cfg: ScanConfig | None = None,
     *,
     lists: Path | None = None,
+    peers: OnlinePeers | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ReplayResult:
     """Read events, add text features, replay them, write the outputs."""
@@ -260,7 +263,7 @@ def run_replay(
     events, summary = load_events(list(inputs), out / "quarantine.jsonl", progress=False)
     if "head" not in events.column_names:
         events = add_text_features(events)
-    result = replay_events(events, cfg, lists=lists)
+    result = replay_events(events, cfg, lists=lists, peers=peers)
     result.n_quarantined = summary.n_read - summary.n_ok
     write_replay(result, out)
     return result

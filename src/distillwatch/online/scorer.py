@@ -14,7 +14,9 @@ Text features (intent, templates, language...) are computed in Arrow batches as 
 
 Lists produced elsewhere are read from ``lists`` (a directory): every ``accounts.csv``
 under it (a batch scan's output) contributes its flagged accounts and their campaigns;
-they are flagged online from their first request. :meth:`reload` re-reads them.
+they are flagged online from their first request. Peers' indicators (``peers``: a pulled
+intel directory and the group's key file) are matched on every learnt batch and raise
+risk as in ``scan``, never flagging alone (``peers.py``). :meth:`reload` re-reads both.
 
 >>> sc = OnlineScorer()
 >>> ev = {"account_id": "a", "ts": 1.7e9, "model": "m", "prompt": "hi", "request_id": "r1"}
@@ -40,12 +42,15 @@ from typing import Any
 import numpy as np
 
 from distillwatch.config import ScanConfig, load_scan_config
-from distillwatch.errors import ScoringError
+from distillwatch.errors import ScoringError, UsageError
 from distillwatch.online.api import Event, Verdict
 from distillwatch.online.linkage import Linkage
 from distillwatch.online.model import load_online_models
+from distillwatch.online.peers import OnlinePeers, PeerTally
+from distillwatch.online.peers import columns as peer_columns
 from distillwatch.online.state import BURST_S, SETTLE_S, AccountState, Context, epoch, merge
 from distillwatch.online.store import StateStore
+from distillwatch.signals.peer_intel import bounded_peer_risk
 from distillwatch.signals.registry import build_signals
 
 #: text feature columns an event must carry to be learnt without the batch text step
@@ -87,12 +92,18 @@ class OnlineScorer:
         *,
         store: StateStore | None = None,
         lists: Path | None = None,
+        peers: OnlinePeers | None = None,
         checkpoint_s: float = 10.0,
         batch: int = 256,
     ) -> None:
         self.cfg = cfg if cfg is not None else load_scan_config()
         self.store = store
         self.lists = lists
+        self.peers = peers
+        peer = self.cfg.extra.get("peer", {})
+        self.peer_weight = float(peer.get("weight", 5.0))
+        self.peer_floor = float(peer.get("floor", 0.5))
+        self.peer_cap = float(peer.get("cap", 5.0))
         self.checkpoint_s = checkpoint_s
         self.batch = batch
         self.models = load_online_models(self.cfg)
@@ -128,10 +139,10 @@ class OnlineScorer:
         self.store_failed_since: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        if lists is not None or peers is not None:
+            self.reload()
         if store is not None:
             self._load(store)
-        if lists is not None:
-            self.reload()
 
     # ------------------------------------------------------------------ the protocol
 
@@ -195,6 +206,8 @@ class OnlineScorer:
             for path in sorted(self.lists.rglob("accounts.csv")):
                 listed.update(_flagged_accounts(path))
         self.listed = listed
+        if self.peers is not None:
+            self.peers.load()
 
     def checkpoint(self) -> None:
         if self.store is None:
@@ -273,8 +286,10 @@ class OnlineScorer:
             self._link(account, ev, st)
             self.dirty.add(account)
             touched.add(account)
-        self._rescore(sorted(touched))
-        self._rescore_groups(sorted({self.linkage.find(a) for a in touched}))
+        matched = self.peers.observe(events) if self.peers is not None else set()
+        self._rescore(sorted(touched), force=matched)
+        roots = {self.linkage.find(a) for a in touched}
+        self._rescore_groups(sorted(roots), force={self.linkage.find(a) for a in matched})
 
     def _observe_population(self, ev: Mapping[str, Any], ts: float) -> None:
         if self.start_ts is None or ts < self.start_ts:
@@ -350,6 +365,14 @@ class OnlineScorer:
             use = (f["observed_h"] >= m.long_horizon_h) & (lrisk > risk)
             risk = np.where(use, lrisk, risk)
             contrib = {s: np.where(use, lcontrib[s], contrib[s]) for s in contrib}
+        if self.peers is not None and "pi_confidence" in f:
+            risk, contrib["peer_intel"] = bounded_peer_risk(
+                _logit_array(risk),
+                self.peer_weight * scores["peer_intel"],
+                threshold=model.threshold,
+                floor=self.peer_floor,
+                cap=self.peer_cap,
+            )
         ids = list(contrib)
         matrix = np.stack([contrib[s] for s in ids], axis=1)
         out = []
@@ -369,10 +392,15 @@ class OnlineScorer:
     def account_rows(self, accounts: Sequence[str]) -> list[dict[str, float]]:
         """The scan's per-account feature columns of ``accounts``, from their states."""
         ctx = self._context()
-        return [
+        rows = [
             self.accounts[a].features(burst_size=self._burst(self.accounts[a]), context=ctx)
             for a in accounts
         ]
+        if self.peers is not None:
+            tallies = self.peers.tallies
+            for a, row in zip(accounts, rows, strict=True):
+                row.update(peer_columns([tallies.get(a)], self.accounts[a].n))
+        return rows
 
     def group_row(self, root: str) -> dict[str, float]:
         """The scan's campaign feature columns of the group ``root`` (as ``campaign_features``)."""
@@ -388,6 +416,10 @@ class OnlineScorer:
         f["age_days"] = float(np.median(ages)) if not any(math.isnan(a) for a in ages) else math.nan
         f["burst_size"] = max(p["burst_size"] for p in per)
         f["young_share"] = float(np.mean([p["young_share"] for p in per]))
+        if self.peers is not None:
+            members = [a for a in self.linkage.members(root) if a in self.accounts]
+            tallies = [self.peers.tallies.get(a) for a in members]
+            f.update(peer_columns(tallies, sum(self.accounts[a].n for a in members)))
         return f
 
     def signal_scores(self, rows: list[dict[str, float]], *, camp: bool) -> dict[str, np.ndarray]:
@@ -396,9 +428,13 @@ class OnlineScorer:
         f = self._features(rows)
         return {s.id: np.clip(s.score(f), 0.0, 1.0) for s in signals}
 
-    def _rescore(self, accounts: Sequence[str]) -> None:
-        """Re-score accounts that grew enough since their last score, in one batch."""
-        todo = [a for a in accounts if _needs_rescore(self.own.get(a), self.accounts[a].n)]
+    def _rescore(self, accounts: Sequence[str], force: set[str] | None = None) -> None:
+        """Re-score accounts that grew enough since their last score (or are in ``force``:
+        they matched peers' intel), in one batch."""
+        force = force or set()
+        todo = [
+            a for a in accounts if a in force or _needs_rescore(self.own.get(a), self.accounts[a].n)
+        ]
         if not todo:
             return
         scored = self._score(self._features(self.account_rows(todo)), camp=False)
@@ -407,15 +443,17 @@ class OnlineScorer:
             over = (prev.over if prev else 0) + 1 if risk >= self.model.threshold else 0
             self.own[a] = _Score(self.accounts[a].n, risk, reasons, over)
 
-    def _rescore_groups(self, roots: Sequence[str]) -> None:
-        """Re-score groups of linked accounts (campaigns) that grew enough, in one batch."""
+    def _rescore_groups(self, roots: Sequence[str], force: set[str] | None = None) -> None:
+        """Re-score groups of linked accounts (campaigns) that grew enough (or are in
+        ``force``), in one batch."""
+        force = force or set()
         todo: list[tuple[str, int]] = []
         for root in roots:
             members = self.linkage.members(root)
             if len(members) < 2:
                 continue
             n = sum(self.accounts[a].n for a in members if a in self.accounts)
-            if _needs_rescore(self.camp.get(root), n):
+            if root in force or _needs_rescore(self.camp.get(root), n):
                 todo.append((root, n))
         if not todo:
             return
@@ -442,6 +480,9 @@ class OnlineScorer:
             "release": self.release,
             "bursts": self.bursts,
             "linkage": self.linkage.to_json(),
+            "peers": {a: t.to_json() for a, t in self.peers.tallies.items()}
+            if self.peers is not None
+            else {},
         }
 
     def _load(self, store: StateStore) -> None:
@@ -455,6 +496,10 @@ class OnlineScorer:
             self.release = glob["release"]
             self.bursts = dict(glob["bursts"])
             self.linkage.load_json(glob["linkage"])
+            if self.peers is not None:
+                self.peers.tallies = {
+                    a: PeerTally.from_json(t) for a, t in glob.get("peers", {}).items()
+                }
         self._rescore(sorted(self.accounts))
         self._rescore_groups(sorted(self.linkage.groups))
 
@@ -523,11 +568,32 @@ def open_scorer(
     state: Path,
     *,
     lists: Path | None = None,
+    intel: Path | None = None,
+    key_file: Path | None = None,
     checkpoint_s: float = 10.0,
     flush_s: float = FLUSH_S,
 ) -> OnlineScorer:
-    """A scorer persisted in the SQLite file ``state`` (created if missing), with lists,
-    learning in a background thread every ``flush_s`` seconds."""
-    scorer = OnlineScorer(store=StateStore(state), lists=lists, checkpoint_s=checkpoint_s)
+    """A scorer persisted in the SQLite file ``state`` (created if missing), with lists and
+    peers' intel (``intel`` directory and the group's ``key_file``), learning in a
+    background thread every ``flush_s`` seconds."""
+    scorer = OnlineScorer(
+        store=StateStore(state),
+        lists=lists,
+        peers=peer_source(intel, key_file),
+        checkpoint_s=checkpoint_s,
+    )
     scorer.start(interval_s=flush_s)
     return scorer
+
+
+def peer_source(intel: Path | None, key_file: Path | None) -> OnlinePeers | None:
+    """Peers' intel for the scorer, or None; one-line errors for a half-given pair."""
+    if intel is None:
+        if key_file is not None:
+            raise UsageError("--key-file is only used with --intel DIR; add --intel or drop it")
+        return None
+    if key_file is None:
+        raise UsageError("--intel needs --key-file KEY (the trust group's key) to match")
+    if not intel.is_dir():
+        raise UsageError(f"--intel {intel} is not a directory; give the directory of intel pull")
+    return OnlinePeers(intel, key_file)
