@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from distillwatch.cli.main import intel_pair
 from distillwatch.errors import UsageError
 from distillwatch.online.peers import MAX_KEPT, PeerTally, columns
-from distillwatch.online.scorer import peer_source
 
 
 def match(**kw: object) -> SimpleNamespace:
@@ -48,11 +48,12 @@ def test_columns_share_over_the_subjects_requests():
     assert columns([None], 0)["pi_template_share"] == 0.0
 
 
-def test_peer_source_needs_both_halves(tmp_path):
-    assert peer_source(None, None) is None
+def test_intel_options_need_both_halves(tmp_path):
+    assert intel_pair(None, None) is None
+    assert intel_pair(tmp_path, tmp_path / "k") == (tmp_path, tmp_path / "k")
     with pytest.raises(UsageError, match="--intel needs --key-file"):
-        peer_source(tmp_path, None)
+        intel_pair(tmp_path, None)
     with pytest.raises(UsageError, match="only used with --intel"):
-        peer_source(None, tmp_path / "k")
+        intel_pair(None, tmp_path / "k")
     with pytest.raises(UsageError, match="not a directory"):
-        peer_source(tmp_path / "missing", tmp_path / "k")
+        intel_pair(tmp_path / "missing", tmp_path / "k")

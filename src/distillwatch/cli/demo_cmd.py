@@ -26,6 +26,14 @@ def sharing(
     config: Annotated[
         Path | None, typer.Option(help="Scan config TOML (e.g. a [peer] weight/cap to try).")
     ] = None,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="Providers 2 and 3 judge each request as it arrives (the gateway's scorer) "
+            "instead of scanning every CADENCE hours.",
+        ),
+    ] = False,
 ) -> None:
     """The first provider detects and publishes to a local hub; the others pull and match.
 
@@ -48,6 +56,7 @@ def sharing(
             cadence_hours=cadence,
             horizon_hours=horizon,
             config=config,
+            online=online,
             say=lambda m: console.print(m, highlight=False),
         )
         table = Table(title="requests the actor got served before being flagged")

@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from distillwatch.cli.main import IntelOption, KeyFileOption, intel_pair
+
 KeysOption = Annotated[
     Path,
     typer.Option(
@@ -66,13 +68,8 @@ def build_app() -> typer.Typer:
                 help="Key file for /v1/score and /metrics (without it both answer 401).",
             ),
         ] = None,
-        intel: Annotated[
-            Path | None,
-            typer.Option(help="Directory of peers' intel (intel pull; reloadable)."),
-        ] = None,
-        key_file: Annotated[
-            Path | None, typer.Option(help="The trust group's key file (needed with --intel).")
-        ] = None,
+        intel: IntelOption = None,
+        key_file: KeyFileOption = None,
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port to listen on.")] = 8720,
         dry_run: Annotated[
@@ -101,8 +98,14 @@ def build_app() -> typer.Typer:
             raise GatewayError(
                 f"the online scorer cannot be loaded ({exc}); reinstall distillwatch"
             ) from exc
+        from distillwatch.online.peers import OnlinePeers
+
+        pair = intel_pair(intel, key_file)
         scorer = open_scorer(
-            state, lists=lists, intel=intel, key_file=key_file, checkpoint_s=pol.checkpoint_s
+            state,
+            lists=lists,
+            peers=OnlinePeers(*pair) if pair else None,
+            checkpoint_s=pol.checkpoint_s,
         )
         settings = GatewaySettings(
             upstream=upstream, policy=pol, keys=keys, host=host, port=port, dry_run=dry_run

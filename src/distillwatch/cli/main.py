@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -44,6 +44,30 @@ def one_line_errors(func: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+#: ``--intel DIR`` and ``--key-file KEY``: peers' intel and the trust group's keys
+IntelOption = Annotated[
+    Path | None,
+    typer.Option(help="Directory of peers' intel (intel pull): adds the peer_intel signal."),
+]
+KeyFileOption = Annotated[
+    Path | None, typer.Option(help="The trust group's key file (needed with --intel).")
+]
+
+
+def intel_pair(intel: Path | None, key_file: Path | None) -> tuple[Path, Path] | None:
+    """``(intel, key_file)`` when peers' intel is asked for, None when not; a one-line
+    UsageError when only half is given."""
+    if intel is None:
+        if key_file is not None:
+            raise UsageError("--key-file is only used with --intel DIR; add --intel or drop it")
+        return None
+    if key_file is None:
+        raise UsageError("--intel needs --key-file KEY (the trust group's key) to match")
+    if not intel.is_dir():
+        raise UsageError(f"--intel {intel} is not a directory; give the directory of intel pull")
+    return intel, key_file
 
 
 def make_out_dir(out: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from distillwatch.cli.main import IntelOption, KeyFileOption, intel_pair
 from distillwatch.errors import UsageError
 
 
@@ -23,13 +24,8 @@ def replay(
         Path | None,
         typer.Option(help="Directory of lists (batch scans' accounts.csv) the scorer reads."),
     ] = None,
-    intel: Annotated[
-        Path | None,
-        typer.Option(help="Directory of peers' intel (intel pull): adds the peer_intel signal."),
-    ] = None,
-    key_file: Annotated[
-        Path | None, typer.Option(help="The trust group's key file (needed with --intel).")
-    ] = None,
+    intel: IntelOption = None,
+    key_file: KeyFileOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
@@ -54,15 +50,16 @@ def _replay(
 ) -> None:
     from distillwatch.cli.main import make_out_dir
     from distillwatch.config import load_scan_config
+    from distillwatch.online.peers import OnlinePeers
     from distillwatch.online.replay import run_replay
-    from distillwatch.online.scorer import peer_source
 
     console = Console(stderr=True, quiet=quiet)
     make_out_dir(out)
     if lists is not None and not lists.is_dir():
         raise UsageError(f"--lists {lists} is not a directory; give a directory of scan outputs")
     cfg = load_scan_config(config)
-    peers = peer_source(intel, key_file)
+    pair = intel_pair(intel, key_file)
+    peers = OnlinePeers(*pair) if pair else None
     started = time.perf_counter()
     with console.status("replaying"):
         result = run_replay(inputs, out, cfg, lists=lists, peers=peers)

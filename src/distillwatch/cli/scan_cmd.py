@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from distillwatch.errors import UsageError
+from distillwatch.cli.main import IntelOption, KeyFileOption, intel_pair
 
 STAGES = {
     "text": "reading prompts",
@@ -29,13 +29,8 @@ def scan(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the results.")],
     config: Annotated[Path | None, typer.Option(help="TOML overriding packaged defaults.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
-    intel: Annotated[
-        Path | None,
-        typer.Option(help="Directory of peers' intel (intel pull): adds the peer_intel signal."),
-    ] = None,
-    key_file: Annotated[
-        Path | None, typer.Option(help="The trust group's key file (needed with --intel).")
-    ] = None,
+    intel: IntelOption = None,
+    key_file: KeyFileOption = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Rank accounts by extraction risk, group them into campaigns, explain each verdict."""
@@ -48,12 +43,10 @@ def scan(
 
 
 def _peer_input(intel: Path | None, key_file: Path | None, console: Console) -> Any:
-    if intel is None:
-        if key_file is not None:
-            raise UsageError("--key-file is only used with --intel DIR; add --intel or drop it")
+    pair = intel_pair(intel, key_file)
+    if pair is None:
         return None
-    if key_file is None:
-        raise UsageError("--intel needs --key-file KEY (the trust group's key) to match")
+    intel, key_file = pair
     from datetime import UTC, datetime
 
     from distillwatch.intel.keys import load_keyring

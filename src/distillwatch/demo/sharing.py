@@ -150,6 +150,43 @@ def _scan_until_flagged(
     )
 
 
+def _replay_until_flagged(
+    name: str,
+    mode: str,
+    events: pa.Table,
+    actor: set[str],
+    arrival: datetime,
+    *,
+    horizon: timedelta,
+    peers: object | None,
+    config: Path | None = None,
+) -> ProviderRun:
+    """The provider's traffic up to the horizon through the online scorer (``replay``),
+    with peers' intel matched online when ``peers`` (an ``online.peers.OnlinePeers``)."""
+    from distillwatch.config import load_scan_config
+    from distillwatch.online.replay import replay_events
+
+    cut = events.filter(pc.less(events["ts"], _ts_scalar(events, arrival + horizon)))
+    result = replay_events(cut, load_scan_config(config), peers=peers)  # type: ignore[arg-type]
+    present = sorted(a for a in actor if a in result.accounts)
+    flagged_at = {}
+    for a in present:
+        ts = result.accounts[a].flagged_ts
+        if ts is not None:
+            flagged_at[a] = datetime.fromtimestamp(ts, UTC)
+    return ProviderRun(
+        name=name,
+        mode=mode,
+        arrival=arrival,
+        n_accounts=len(present),
+        n_requests=sum(result.accounts[a].n for a in present),
+        served_before_flag=sum(result.accounts[a].before for a in present),
+        first_flag=min(flagged_at.values()) if flagged_at else None,
+        scans=0,
+        flagged_at=flagged_at,
+    )
+
+
 def run_sharing_demo(
     out: Path,
     *,
@@ -160,9 +197,15 @@ def run_sharing_demo(
     cadence_hours: float = 1.0,
     horizon_hours: float = 24.0,
     config: Path | None = None,
+    online: bool = False,
     say: Callable[[str], None] = print,
 ) -> SharingReport:
-    """Run the three-provider demo in ``out`` and return its measurements."""
+    """Run the three-provider demo in ``out`` and return its measurements.
+
+    With ``online``, providers 2 and 3 judge every request as it arrives (the online
+    scorer, as the gateway does), alone or with the intel pulled when the actor arrives
+    matched online; provider 1 still detects with its scans and publishes.
+    """
     from distillwatch.hub.admin import add_collection, add_member
     from distillwatch.hub.server import running_hub
     from distillwatch.hub.settings import HubSettings
@@ -233,6 +276,20 @@ def run_sharing_demo(
                 continue
             intel_dir = out / org / "peers"
             pull(hub, intel_dir, collection_id=coll, token=tokens[org])
+            if online:
+                from distillwatch.online.peers import OnlinePeers
+
+                runs[-1] = _replay_until_flagged(
+                    org, "alone", events, actor, arrival, horizon=horizon, peers=None,
+                    config=config,
+                )  # fmt: skip
+                runs.append(
+                    _replay_until_flagged(
+                        org, "shared", events, actor, arrival, horizon=horizon,
+                        peers=OnlinePeers(intel_dir, key_path), config=config,
+                    )
+                )  # fmt: skip
+                continue
             peer = PeerInput(load_intel(intel_dir, at=datetime.now(UTC)), ring)
             ready = min(published) if published else None
 

@@ -194,15 +194,9 @@ class ReasoningStripper:
         self.filters: dict[int, ThinkFilter] = {}
 
     def __call__(self, obj: Any) -> EventResult:
-        choices = obj.get("choices") if isinstance(obj, dict) else None
-        if not isinstance(choices, list):
-            return False, obj
         changed = False
-        for pos, choice in enumerate(choices):
-            if not isinstance(choice, dict):
-                continue
-            index = choice.get("index", pos)
-            filt = self.filters.setdefault(index if isinstance(index, int) else pos, ThinkFilter())
+        for slot, choice in _stream_choices(obj):
+            filt = self.filters.setdefault(slot, ThinkFilter())
             final = choice.get("finish_reason") is not None
             delta = choice.get("delta")
             if isinstance(delta, dict):
@@ -218,6 +212,19 @@ class ReasoningStripper:
         if changed and _empty(obj):
             return True, None
         return changed, obj
+
+
+def _stream_choices(obj: Any) -> list[tuple[int, dict[str, Any]]]:
+    """The choices of a stream chunk with the slot (``index``) each belongs to."""
+    choices = obj.get("choices") if isinstance(obj, dict) else None
+    if not isinstance(choices, list):
+        return []
+    out = []
+    for pos, choice in enumerate(choices):
+        if isinstance(choice, dict):
+            index = choice.get("index", pos)
+            out.append((index if isinstance(index, int) else pos, choice))
+    return out
 
 
 def _filter_field(holder: dict[str, Any], key: str, filt: PieceFilter, final: bool) -> bool:
@@ -280,15 +287,8 @@ class StreamMarker:
     def __call__(self, obj: Any) -> EventResult:
         if self.opener is None:
             return mark_json(obj, self.marker, self.campaign_id), obj
-        choices = obj.get("choices") if isinstance(obj, dict) else None
-        if not isinstance(choices, list):
-            return False, obj
         changed = False
-        for pos, choice in enumerate(choices):
-            if not isinstance(choice, dict):
-                continue
-            index = choice.get("index", pos)
-            slot = index if isinstance(index, int) else pos
+        for slot, choice in _stream_choices(obj):
             if slot not in self.streams:
                 self.streams[slot] = self.opener(self.campaign_id)
             piece = self.streams[slot]

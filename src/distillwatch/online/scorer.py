@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from distillwatch.config import ScanConfig, load_scan_config
-from distillwatch.errors import ScoringError, UsageError
+from distillwatch.errors import ScoringError
 from distillwatch.online.api import Event, Verdict
 from distillwatch.online.linkage import Linkage
 from distillwatch.online.model import load_online_models
@@ -568,32 +568,14 @@ def open_scorer(
     state: Path,
     *,
     lists: Path | None = None,
-    intel: Path | None = None,
-    key_file: Path | None = None,
+    peers: OnlinePeers | None = None,
     checkpoint_s: float = 10.0,
     flush_s: float = FLUSH_S,
 ) -> OnlineScorer:
     """A scorer persisted in the SQLite file ``state`` (created if missing), with lists and
-    peers' intel (``intel`` directory and the group's ``key_file``), learning in a
-    background thread every ``flush_s`` seconds."""
+    peers' intel, learning in a background thread every ``flush_s`` seconds."""
     scorer = OnlineScorer(
-        store=StateStore(state),
-        lists=lists,
-        peers=peer_source(intel, key_file),
-        checkpoint_s=checkpoint_s,
+        store=StateStore(state), lists=lists, peers=peers, checkpoint_s=checkpoint_s
     )
     scorer.start(interval_s=flush_s)
     return scorer
-
-
-def peer_source(intel: Path | None, key_file: Path | None) -> OnlinePeers | None:
-    """Peers' intel for the scorer, or None; one-line errors for a half-given pair."""
-    if intel is None:
-        if key_file is not None:
-            raise UsageError("--key-file is only used with --intel DIR; add --intel or drop it")
-        return None
-    if key_file is None:
-        raise UsageError("--intel needs --key-file KEY (the trust group's key) to match")
-    if not intel.is_dir():
-        raise UsageError(f"--intel {intel} is not a directory; give the directory of intel pull")
-    return OnlinePeers(intel, key_file)
