@@ -13,6 +13,11 @@ Each provider scans its logs every ``cadence_hours`` from the actor's arrival, u
   of the same objects); later providers pull when the actor arrives and scan with
   ``--intel`` (peers' indicators raise risk and never flag on their own).
 
+With ``online`` (``demo sharing --online``), providers 2 and 3 score every request as it
+arrives with the online scorer (``replay``, what the gateway runs), alone and with the
+intel pulled when the actor arrives matched online (``online/peers.py``); provider 1
+still scans and publishes, and it is the only publisher.
+
 The measure is the campaign's requests served before its accounts were flagged (every
 request of an account never flagged within the horizon counts). Scans reuse one text
 feature pass per provider; everything else is the real scan.
@@ -262,6 +267,20 @@ def run_sharing_demo(
             return done
 
         for i, (org, _, actor, arrival, events) in enumerate(providers):
+            if online and i > 0:
+                from distillwatch.online.peers import OnlinePeers
+
+                say(f"{org}: actor arrives {arrival:%a %d %b}; every request scored online")
+                intel_dir = out / org / "peers"
+                pull(hub, intel_dir, collection_id=coll, token=tokens[org])
+                for mode, peers in (("alone", None), ("shared", OnlinePeers(intel_dir, key_path))):
+                    runs.append(
+                        _replay_until_flagged(
+                            org, mode, events, actor, arrival, horizon=horizon, peers=peers,
+                            config=config,
+                        )
+                    )  # fmt: skip
+                continue
             say(f"{org}: actor arrives {arrival:%a %d %b}; scanning every {cadence_hours:g} h")
             runs.append(
                 _scan_until_flagged(
@@ -276,20 +295,6 @@ def run_sharing_demo(
                 continue
             intel_dir = out / org / "peers"
             pull(hub, intel_dir, collection_id=coll, token=tokens[org])
-            if online:
-                from distillwatch.online.peers import OnlinePeers
-
-                runs[-1] = _replay_until_flagged(
-                    org, "alone", events, actor, arrival, horizon=horizon, peers=None,
-                    config=config,
-                )  # fmt: skip
-                runs.append(
-                    _replay_until_flagged(
-                        org, "shared", events, actor, arrival, horizon=horizon,
-                        peers=OnlinePeers(intel_dir, key_path), config=config,
-                    )
-                )  # fmt: skip
-                continue
             peer = PeerInput(load_intel(intel_dir, at=datetime.now(UTC)), ring)
             ready = min(published) if published else None
 
