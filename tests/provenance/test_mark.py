@@ -116,3 +116,19 @@ def test_shipped_lexicon_marks_real_text_and_keeps_its_meaning_markers():
     assert all(r.positions == results[0].positions > 0 for r in results)
     for r in results:
         assert r.text.count(".") == text.count(".") and r.text.count(";") == 1
+
+
+def test_spelling_variants_are_left_alone_unless_the_key_asks():
+    text = " ".join(f"w{tag(i)} the colour of the behaviour." for i in range(40))
+    default = [mark_text(text, key, load_lexicon()) for key in keys(5)]
+    assert all(r.text == text and r.positions == 0 for r in default)
+    spelled = [ProvenanceKey(k.key_id, k.secret, kinds=("spelling",)) for k in keys(5)]
+    assert any(mark_text(text, key, load_lexicon()).changed for key in spelled)
+
+
+def test_identifiers_glued_to_code_punctuation_are_not_prose():
+    text = "if response.ok: print(ok) and perhaps_x = maybe(1) or obj.perhaps.y; perhaps so"
+    occ = occurrences(text, SMALL, 2)
+    eligible = {text[o.start : o.end]: o.eligible for o in occ}
+    assert [text[o.start : o.end] for o in occ if o.eligible] == ["perhaps"]
+    assert occ[-1].start == text.rindex("perhaps") and eligible["perhaps"]

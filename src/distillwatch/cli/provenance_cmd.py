@@ -36,12 +36,24 @@ def keygen(
     strength: Annotated[
         float, typer.Option(help="Share of lexicon positions marked, in (0, 1].")
     ] = 1.0,
+    kinds: Annotated[
+        str,
+        typer.Option(
+            help="Lexicon kinds to mark, comma-separated (contraction, spelling, synonym, "
+            "phrase); spelling is off by default so US and UK spellings never mix."
+        ),
+    ] = "contraction,synonym,phrase",
 ) -> None:
     """Make a new random marking key (mode 0600; never overwrites a file)."""
     from distillwatch.provenance.keys import new_key, save_key
     from distillwatch.provenance.lexicon import lexicon_sha256
 
-    key = new_key(context_words=context_words, strength=strength, lexicon_sha256=lexicon_sha256())
+    key = new_key(
+        context_words=context_words,
+        strength=strength,
+        lexicon_sha256=lexicon_sha256(),
+        kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()),
+    )
     save_key(key, out_path)
     out.print(f"wrote key {key.key_id} to {out_path}", highlight=False)
 

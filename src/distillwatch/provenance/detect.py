@@ -168,6 +168,8 @@ def test_key(
     counts: Counter[tuple[int, int]] = Counter()
     matches = statistic = n_occ = 0
     for (group, context), used in observed.counts.items():
+        if lexicon.groups[group].kind not in key.kinds:
+            continue
         k = len(lexicon.groups[group].variants)
         pick, activation, digest = key.position(group, context, k)
         if activation >= level or (ledger is not None and digest not in ledger):

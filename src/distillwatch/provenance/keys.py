@@ -7,7 +7,8 @@ choices look like ordinary variation in wording. A key file is JSON written with
 
     {"format": "distillwatch-provenance-key/1", "key_id": "pk-20261129-1a2b3c",
      "secret": "<base64url, 32 bytes>", "created": "2026-11-29T09:30:00Z",
-     "context_words": 1, "strength": 1.0, "lexicon_sha256": "<digest of the lexicon>"}
+     "context_words": 2, "strength": 1.0, "lexicon_sha256": "<digest of the lexicon>",
+     "kinds": ["contraction", "synonym", "phrase"]}
 
 ``context_words`` and ``strength`` are part of the key because the test must look at the
 text exactly as the marker did; ``lexicon_sha256`` names the lexicon the key was used
@@ -42,6 +43,8 @@ SECRET_BYTES = 32
 KEY_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DOMAIN = b"distillwatch-provenance/1"
 _TWO64 = float(2**64)
+KINDS = ("contraction", "spelling", "synonym", "phrase")
+DEFAULT_KINDS = ("contraction", "synonym", "phrase")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class ProvenanceKey:
     strength: float = 1.0
     created: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     lexicon_sha256: str = ""
+    #: lexicon group kinds the key marks (spelling variants are left out by default: a
+    #: US-English answer with "colour" in it reads oddly, even if it means the same)
+    kinds: tuple[str, ...] = DEFAULT_KINDS
 
     def __repr__(self) -> str:  # never print the secret
         return f"ProvenanceKey({self.key_id!r}, context_words={self.context_words})"
@@ -84,11 +90,19 @@ class ProvenanceKey:
             "context_words": self.context_words,
             "strength": self.strength,
             "lexicon_sha256": self.lexicon_sha256,
+            "kinds": list(self.kinds),
         }
 
 
-def check_params(context_words: int, strength: float) -> None:
+def check_params(
+    context_words: int, strength: float, kinds: tuple[str, ...] = DEFAULT_KINDS
+) -> None:
     """One-line errors for marking parameters out of range."""
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown or not kinds:
+        raise ProvenanceError(
+            f"kinds must be a non-empty subset of {', '.join(KINDS)}; got {', '.join(kinds)}"
+        )
     if not 1 <= context_words <= 4:
         raise ProvenanceError(f"context_words must be 1 to 4, got {context_words}")
     if not 0.0 < strength <= 1.0:
@@ -100,16 +114,23 @@ def new_key(
     context_words: int = 2,
     strength: float = 1.0,
     lexicon_sha256: str = "",
+    kinds: tuple[str, ...] = DEFAULT_KINDS,
     prefix: str = "pk",
 ) -> ProvenanceKey:
     """A fresh random key."""
-    check_params(context_words, strength)
+    check_params(context_words, strength, kinds)
     now = datetime.now(UTC).replace(microsecond=0)
     key_id = f"{prefix}-{now:%Y%m%d}-{secrets.token_hex(4)}"
     if not KEY_ID_RE.fullmatch(key_id):
         raise ProvenanceError(f"key id prefix {prefix!r} must be letters, digits, '.', '_', '-'")
     return ProvenanceKey(
-        key_id, secrets.token_bytes(SECRET_BYTES), context_words, strength, now, lexicon_sha256
+        key_id,
+        secrets.token_bytes(SECRET_BYTES),
+        context_words,
+        strength,
+        now,
+        lexicon_sha256,
+        tuple(kinds),
     )
 
 
@@ -178,4 +199,13 @@ def load_key(path: Path) -> ProvenanceKey:
     lexicon_sha = data.get("lexicon_sha256", "")
     if not isinstance(lexicon_sha, str):
         raise ProvenanceError(f"{path}: 'lexicon_sha256' must be a string")
-    return ProvenanceKey(key_id, secret, context_words, float(strength), created, lexicon_sha)
+    kinds = data.get("kinds", list(DEFAULT_KINDS))
+    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+        raise ProvenanceError(f"{path}: 'kinds' must be a list of strings")
+    try:
+        check_params(context_words, float(strength), tuple(kinds))
+    except ProvenanceError as exc:
+        raise ProvenanceError(f"{path}: {exc}") from None
+    return ProvenanceKey(
+        key_id, secret, context_words, float(strength), created, lexicon_sha, tuple(kinds)
+    )

@@ -76,6 +76,8 @@ def mark_text(
     for occ in occurrences(text, lexicon, key.context_words):
         if not occ.eligible or occ.start < since:
             continue
+        if lexicon.groups[occ.group].kind not in key.kinds:
+            continue
         positions += 1
         variants = lexicon.groups[occ.group].variants
         pick, activation, digest = key.position(occ.group, occ.context, len(variants))

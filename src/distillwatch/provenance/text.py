@@ -59,6 +59,8 @@ HAS_PARTICIPLES = frozenset(
         "put", "said", "told", "thought", "won",
     }
 )  # fmt: skip
+_CODE_BEFORE = frozenset("._/\\@#$:")
+_CODE_AFTER = frozenset("(_[{=<")
 _LOOKBACK = 12  # characters before a word inspected to decide sentence start
 
 
@@ -129,6 +131,18 @@ def _casing_ok(text: str, words: list[_Word]) -> tuple[bool, bool]:
     return False, True
 
 
+def _code_like(text: str, start: int, end: int) -> bool:
+    """A word glued to code punctuation is an identifier, not prose: ``response.ok``,
+    ``ok()``, ``ok_count``, ``#ok``, ``$ok``, ``x.ok.y``, ``ok=1``."""
+    before = text[start - 1 : start]
+    after = text[end : end + 2]
+    return (
+        before in _CODE_BEFORE
+        or after[:1] in _CODE_AFTER
+        or (after[:1] == "." and after[1:2].isalnum())
+    )
+
+
 def _grammar_ok(variants: tuple[tuple[str, ...], ...], follows: str | None) -> bool:
     """False where a swap inside the group would break grammar: a pronoun-verb
     contraction ("it's", "you're", "we'll") needs a word after it ("I know what it is." has
@@ -191,6 +205,7 @@ def occurrences(text: str, lexicon: Lexicon, context_words: int) -> list[Occurre
                 variant,
                 context,
                 casing
+                and not _code_like(text, start, end)
                 and not any(w.protected for w in span)
                 and _grammar_ok(lexicon.groups[group].variants, follows),
                 capitalised,
