@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ from distillwatch.results import (
     LinkEvidence,
     ScanResult,
     SignalHit,
+    Timeline,
 )
 from distillwatch.signals.base import Features, Signal
 from distillwatch.signals.registry import build_signals
@@ -76,6 +78,12 @@ PARALLEL_MIN_ROWS = 100_000
 DUCKDB_MEMORY_LIMIT = "2GB"
 #: accounts below this risk get no evidence records (only their top signal ids)
 EVIDENCE_MIN_RISK = 0.05
+#: the report's timeline shows this many busiest accounts of a campaign (and "others") ...
+TIMELINE_ACCOUNTS = 12
+#: ... over at most this many cells (one per hour; several hours per cell beyond 14 days)
+TIMELINE_MAX_CELLS = 336
+#: only the highest-risk campaigns get a timeline (bounds the query and the report's size)
+TIMELINE_CAMPAIGNS = 25
 
 
 def _noop(_: str) -> None:
@@ -645,8 +653,8 @@ def _assemble(
                 last_seen=camp.features["last_ts"][ci],
                 hits=hits,
                 links=[
-                    LinkEvidence(k, _display_value(k, v, heads), n, tot, w)
-                    for k, v, n, tot, w in link_rows.get(s, [])
+                    LinkEvidence(k, _display_value(k, v, heads), n, tot, w, accts)
+                    for k, v, n, tot, w, accts in link_rows.get(s, [])
                 ],
                 behaviour=[
                     BehaviourEvidence(
@@ -682,6 +690,8 @@ def _assemble(
     campaigns.sort(key=lambda c: (-c.risk, c.campaign_id))
     _add_samples(ev, campaigns)
     _add_artifacts(ev, campaigns, cfg)
+    requests = {a: int(nreq[i]) for a, i in acc_index.items()}
+    _add_timelines(ev, campaigns[:TIMELINE_CAMPAIGNS], requests)
 
     accounts = []
     for i, a in enumerate(acc.ids):
@@ -746,21 +756,22 @@ def _techniques(signals: Sequence[Signal], hits: list[SignalHit]) -> list[str]:
 
 def _links(
     weighted: ir.Table, members: pa.Table, detected: dict[str, list[str]]
-) -> dict[str, list[tuple[str, str, int, int, float]]]:
+) -> dict[str, list[tuple[str, str, int, int, float, tuple[str, ...]]]]:
     keep = members.filter(
         pc.is_in(members.column("subject"), value_set=pa.array(list(detected), pa.string()))
     )
     mem = ibis.memtable(keep)
     j = weighted.join(mem, "account_id")
     agg = j.group_by(["subject", "kind", "value"]).aggregate(
-        n=j.account_id.nunique(), k=j.k.max(), w=j.w.max()
+        n=j.account_id.nunique(), k=j.k.max(), w=j.w.max(), accts=j.account_id.collect()
     )
     agg = agg.filter(agg.n >= 2).order_by([agg.subject, ibis.desc(agg.n * agg.w)])
-    out: dict[str, list[tuple[str, str, int, int, float]]] = {}
+    out: dict[str, list[tuple[str, str, int, int, float, tuple[str, ...]]]] = {}
     for r in agg.to_pyarrow().to_pylist():
         rows = out.setdefault(r["subject"], [])
         if len(rows) < 12:
-            rows.append((r["kind"], r["value"], int(r["n"]), int(r["k"]), float(r["w"])))
+            accts = tuple(sorted(set(r["accts"])))
+            rows.append((r["kind"], r["value"], int(r["n"]), int(r["k"]), float(r["w"]), accts))
     return out
 
 
@@ -795,3 +806,65 @@ def _add_samples(ev: ir.Table, campaigns: list[CampaignVerdict], per: int = 5) -
         by_cid.setdefault(r["cid"], []).append((r["prompt"] or "")[:500])
     for c in campaigns:
         c.sample_prompts = by_cid.get(c.campaign_id, [])
+
+
+def _hour_floor(ts: datetime) -> datetime:
+    utc = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    return utc.replace(minute=0, second=0, microsecond=0)
+
+
+def _add_timelines(
+    ev: ir.Table,
+    campaigns: list[CampaignVerdict],
+    requests: dict[str, int],
+    *,
+    top: int = TIMELINE_ACCOUNTS,
+    max_cells: int = TIMELINE_MAX_CELLS,
+) -> None:
+    """Requests per hour of each campaign's *top* busiest accounts (the rest summed), in one
+    grouped query over the members' events; long windows get several hours per cell."""
+    if not campaigns:
+        return
+    member_rows: list[tuple[str, str, str | None, int, int]] = []
+    shape: dict[str, tuple[datetime, int, int, list[str]]] = {}
+    for c in campaigns:
+        start = _hour_floor(c.first_seen)
+        hours = int((_hour_floor(c.last_seen) - start).total_seconds()) // 3600 + 1
+        per_cell = -(-hours // max_cells)
+        busiest = sorted(c.account_ids, key=lambda a: (-requests.get(a, 0), a))
+        shape[c.campaign_id] = (start, per_cell, -(-hours // per_cell), busiest[:top])
+        shown = set(busiest[:top])
+        t0 = int(start.timestamp())
+        member_rows += [
+            (a, c.campaign_id, a if a in shown else None, t0, per_cell * 3600) for a in busiest
+        ]
+    cols = list(zip(*member_rows, strict=True))
+    mem = ibis.memtable(
+        pa.table(
+            {
+                "account_id": pa.array(cols[0], pa.string()),
+                "cid": pa.array(cols[1], pa.string()),
+                "label": pa.array(cols[2], pa.string()),
+                "t0": pa.array(cols[3], pa.int64()),
+                "width": pa.array(cols[4], pa.int64()),
+            }
+        )
+    )
+    j = ev.select("account_id", "ts").join(mem, "account_id")
+    cell = ((j.ts.epoch_seconds().cast("int64") - j.t0) // j.width).name("cell")
+    counts = j.group_by([j.cid, j.label, cell]).aggregate(n=j.count()).to_pyarrow()
+    grid: dict[str, dict[str | None, list[int]]] = {}
+    for r in counts.to_pylist():
+        n_cells = shape[r["cid"]][2]
+        row = grid.setdefault(r["cid"], {}).setdefault(r["label"], [0] * n_cells)
+        row[min(max(int(r["cell"]), 0), n_cells - 1)] += int(r["n"])
+    for c in campaigns:
+        start, per_cell, n_cells, top_accounts = shape[c.campaign_id]
+        rows = grid.get(c.campaign_id, {})
+        c.timeline = Timeline(
+            start=start,
+            hours_per_cell=per_cell,
+            rows={a: rows.get(a, [0] * n_cells) for a in top_accounts},
+            others=rows.get(None, [0] * n_cells) if len(c.account_ids) > top else [],
+            n_others=max(len(c.account_ids) - top, 0),
+        )

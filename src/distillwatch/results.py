@@ -36,6 +36,8 @@ class LinkEvidence:
     n_accounts: int  # accounts of this campaign sharing it
     n_accounts_total: int  # accounts in the whole input sharing it
     weight: float  # edge weight one shared instance contributes
+    #: the campaign's accounts sharing it, sorted (empty when not recorded)
+    account_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,20 @@ class ValueUse:
 
     value: str
     n_accounts: int
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Requests per time cell (one hour unless the window is long) of a campaign's busiest
+    accounts over its active window, for the report."""
+
+    start: datetime  # UTC, on the hour: the start of the first cell
+    hours_per_cell: int
+    #: account id -> requests per cell, busiest account first
+    rows: dict[str, list[int]]
+    #: requests per cell of the campaign's other accounts (empty when there are none)
+    others: list[int] = field(default_factory=list)
+    n_others: int = 0  # how many accounts ``others`` sums
 
 
 @dataclass
@@ -126,6 +142,8 @@ class CampaignVerdict:
     templates: list[TemplateUse] = field(default_factory=list)
     infrastructure: list[InfraUse] = field(default_factory=list)
     payment_fingerprints: list[ValueUse] = field(default_factory=list)
+    #: requests per hour of its busiest accounts (report only; None when not computed)
+    timeline: Timeline | None = None
 
     def top_signals(self, k: int = 4) -> list[str]:
         return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import subprocess
 import sys
@@ -99,3 +100,25 @@ def test_bad_records_are_quarantined_and_good_ones_scanned(tmp_path):
     assert len(q) == 2 and all(":" in e["source"] for e in q)
     rows = read_csv(tmp_path / "o" / "accounts.csv")
     assert [r["account_id"] for r in rows] == ["a1"]
+
+
+def test_redact_prompts_keeps_every_prompt_out_of_the_report(scanned, tmp_path):
+    import html as html_lib
+
+    plain = (scanned / "scan" / "report.html").read_text()
+    assert "Sample prompts" in plain and "[prompt redacted" not in plain
+    done = run(
+        "scan", str(scanned / "traffic" / "events.jsonl.gz"), "--out", str(tmp_path), "-q",
+        "--redact-prompts",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = html_lib.unescape((tmp_path / "report.html").read_text())
+    assert "[prompt redacted" in page
+    with gzip.open(scanned / "traffic" / "events.jsonl.gz", "rt") as fh:
+        prompts = {json.loads(line)["prompt"][:40] for line in fh}
+    leaked = [p for p in prompts if len(p) == 40 and p in page]
+    assert not leaked, leaked[:3]
+    # the CSV contracts are unchanged by the flag
+    assert (tmp_path / "accounts.csv").read_text() == (
+        scanned / "scan" / "accounts.csv"
+    ).read_text()

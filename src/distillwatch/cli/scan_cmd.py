@@ -31,13 +31,28 @@ def scan(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
     intel: IntelOption = None,
     key_file: KeyFileOption = None,
+    redact_prompts: Annotated[
+        bool,
+        typer.Option(
+            "--redact-prompts",
+            help="Replace sample prompts and template texts in report.html by their length.",
+        ),
+    ] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Rank accounts by extraction risk, group them into campaigns, explain each verdict."""
     from distillwatch.cli.main import run_command
 
     run_command(
-        lambda: _scan(inputs, out, config, quiet=quiet, intel=intel, key_file=key_file),
+        lambda: _scan(
+            inputs,
+            out,
+            config,
+            quiet=quiet,
+            intel=intel,
+            key_file=key_file,
+            redact_prompts=redact_prompts,
+        ),
         debug=debug,
     )
 
@@ -68,6 +83,7 @@ def _scan(
     quiet: bool,
     intel: Path | None = None,
     key_file: Path | None = None,
+    redact_prompts: bool = False,
 ) -> None:
     from distillwatch.cli.main import make_out_dir
     from distillwatch.config import load_scan_config
@@ -100,7 +116,12 @@ def _scan(
         holder = [events]
         del events
         result = run_scan(holder.pop(), summary, cfg, progress=progress, work_dir=out, peer=peer)
-    paths = write_outputs(result, out)
+    paths = write_outputs(
+        result,
+        out,
+        redact_prompts=redact_prompts,
+        share_keyring=peer.keyring if peer is not None else None,
+    )
     if not quiet:
         print_summary(result, Console(), paths["report.html"])
         console.print(f"scan took {time.perf_counter() - started:.1f}s")

@@ -23,10 +23,14 @@ One module per file: :mod:`.tables` (CSVs), :mod:`.report` (HTML), :mod:`.intel`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from distillwatch.outputs.console import print_summary
 from distillwatch.outputs.files import ensure_dir, write_text
 from distillwatch.results import ScanResult
+
+if TYPE_CHECKING:
+    from distillwatch.intel.keys import Keyring
 
 __all__ = ["OUTPUT_FILES", "print_summary", "write_outputs"]
 
@@ -46,11 +50,15 @@ def write_outputs(
     *,
     org_name: str = "distillwatch-local",
     tlp: str = "amber",
+    redact_prompts: bool = False,
+    share_keyring: Keyring | None = None,
 ) -> dict[str, Path]:
     """Write the contract files and campaigns.json into *out_dir* (created if missing).
 
     Returns ``{file name: path}``. *org_name* names the sharing organization in
     intel.json; *tlp* is its TLP 2.0 level (clear, green, amber, amber+strict, red).
+    *redact_prompts* replaces prompts and template texts in report.html by their length;
+    *share_keyring* (the trust group's keys) makes the report's share preview exact.
     Raises :class:`~distillwatch.errors.OutputError` if a file cannot be written, and
     :class:`~distillwatch.errors.UsageError` for an unknown TLP level or empty org name
     (checked before anything is written).
@@ -67,7 +75,14 @@ def write_outputs(
         "accounts.csv": accounts_csv(result),
         "campaigns.csv": campaigns_csv(result),
         "campaigns.json": campaigns_json(result),
-        "report.html": render_report(result, org_name=org_name, atlas=atlas),
+        "report.html": render_report(
+            result,
+            org_name=org_name,
+            atlas=atlas,
+            redact_prompts=redact_prompts,
+            share_keyring=share_keyring,
+            share_tlp=tlp,
+        ),
         "intel.json": build_bundle(result, org_name=org_name, tlp_level=tlp, atlas=atlas),
     }
     out = ensure_dir(Path(out_dir))

@@ -5,6 +5,13 @@ Content-Security-Policy forbids it too); the only links leaving the page are to 
 MITRE ATLAS technique pages. Every value that comes from the input is escaped
 (:mod:`distillwatch.outputs.html` escapes by default).
 
+Each campaign shows its timeline (requests per hour of its busiest accounts,
+:func:`~distillwatch.outputs.svg.timeline_chart`), its signal contributions, a picture of
+its linkage graph (:mod:`~distillwatch.outputs.graph_svg`), the shared attributes, ATLAS
+techniques, sample prompts (truncated; ``redact_prompts=True`` replaces them, and the
+template texts in the links, by their length) and, when flagged, a preview of exactly the
+STIX objects ``distillwatch intel build`` would publish about it (:func:`share_preview`).
+
 >>> from distillwatch.results import IngestSummary, ScanResult
 >>> page = render_report(ScanResult([], [], IngestSummary(), None, None, 0.5, 0), org_name="acme")
 >>> page.startswith("<!DOCTYPE html>") and "No campaigns" in page
@@ -13,17 +20,30 @@ True
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from distillwatch.outputs.atlas import AtlasCatalog, load_atlas
 from distillwatch.outputs.evidence import key_fields
 from distillwatch.outputs.fmt import fmt_risk, human_time, ranked_accounts, ranked_campaigns
 from distillwatch.outputs.fmt import truncate as cut
+from distillwatch.outputs.graph_svg import MAX_NODES, linkage_chart
 from distillwatch.outputs.html import Html, esc, facts, join, table, tag
 from distillwatch.outputs.ids import campaign_pseudonym
-from distillwatch.outputs.svg import contribution_chart
-from distillwatch.results import AccountVerdict, CampaignVerdict, ScanResult, SignalHit
+from distillwatch.outputs.share_preview import MAX_PREVIEWS, SharePreview, share_preview
+from distillwatch.outputs.svg import contribution_chart, timeline_chart
+from distillwatch.results import (
+    AccountVerdict,
+    CampaignVerdict,
+    LinkEvidence,
+    ScanResult,
+    SignalHit,
+)
+
+if TYPE_CHECKING:
+    from distillwatch.intel.keys import Keyring
 
 PROMPT_CHARS = 200
 MAX_MEMBERS = 20
@@ -60,6 +80,9 @@ section.campaign { border:1px solid var(--line); border-radius:8px; padding:4px 
 blockquote.prompt { margin:.3em 0; padding:6px 10px; background:var(--soft);
                     border-left:3px solid var(--line); white-space:pre-wrap;
                     overflow-wrap:anywhere; font:13px/1.4 ui-monospace,Menlo,Consolas,monospace; }
+details.share summary { cursor:pointer; }
+pre.stix { max-height:32em; overflow:auto; background:var(--soft); padding:8px 10px;
+           font:12px/1.35 ui-monospace,Menlo,Consolas,monospace; }
 ul.ev { margin:0; padding-left:1.1em; } code { font-size:.92em; overflow-wrap:anywhere; }
 svg.chart { max-width:100%; height:auto; }
 svg.chart text { font:12px system-ui,sans-serif; fill:var(--fg); }
@@ -129,14 +152,27 @@ def _members(camp: CampaignVerdict, by_id: dict[str, AccountVerdict]) -> Html:
     return join([heading, body, note])
 
 
-def _links(camp: CampaignVerdict) -> Html:
+def _redacted(text: str, what: str) -> str:
+    """The placeholder standing for *text* in a redacted report.
+
+    >>> _redacted("abc", "prompt")
+    '[prompt redacted, 3 chars]'
+    """
+    return f"[{what} redacted, {len(text)} chars]"
+
+
+def _link_value(link: LinkEvidence, redact: bool) -> str:
+    return _redacted(link.value, "template") if redact and link.kind == "template" else link.value
+
+
+def _links(camp: CampaignVerdict, redact: bool = False) -> Html:
     heading = tag("h4", "Shared attributes linking its accounts")
     if not camp.links:
         return join([heading, tag("p", "No linkage evidence recorded.", class_="note")])
     rows = [
         (
             tag("code", link.kind),
-            tag("code", link.value),
+            tag("code", _link_value(link, redact)),
             link.n_accounts,
             link.n_accounts_total,
             f"{link.weight:.3f}",
@@ -147,7 +183,7 @@ def _links(camp: CampaignVerdict) -> Html:
     return join([heading, table(head, rows)])
 
 
-def _behaviour(camp: CampaignVerdict) -> Html:
+def _behaviour(camp: CampaignVerdict, redact: bool = False) -> Html:
     if not camp.behaviour:
         return Html("")
     heading = tag("h4", "Parts joined by behaviour (same prompt templates and client)")
@@ -156,12 +192,18 @@ def _behaviour(camp: CampaignVerdict) -> Html:
             ", ".join(f"{k} {v:.3f}" for k, v in sorted(b.similarity.items())),
             "yes" if b.linked else "no",
             f"{b.n_accounts_left} + {b.n_accounts_right}",
-            join([tag("div", tag("code", t)) for t in b.shared]),
+            join([tag("div", tag("code", _shared_text(t, redact))) for t in b.shared]),
         )
         for b in sorted(camp.behaviour, key=lambda x: -max(x.similarity.values(), default=0.0))
     ]
     head = ["similarity", "weak link too", "accounts joined", "shared most"]
     return join([heading, table(head, rows)])
+
+
+def _shared_text(text: str, redact: bool) -> str:
+    if redact and text.startswith("template "):
+        return _redacted(text, "template")
+    return text
 
 
 def _techniques(camp: CampaignVerdict, atlas: AtlasCatalog) -> Html:
@@ -179,12 +221,94 @@ def _techniques(camp: CampaignVerdict, atlas: AtlasCatalog) -> Html:
     return join([heading, tag("ul", *items)])
 
 
-def _prompts(camp: CampaignVerdict) -> Html:
+def _prompts(camp: CampaignVerdict, redact: bool = False) -> Html:
     heading = tag("h4", "Sample prompts")
     if not camp.sample_prompts:
         return join([heading, tag("p", "No sample prompts.", class_="note")])
+    if redact:
+        quotes = (
+            tag("blockquote", _redacted(p, "prompt"), class_="prompt") for p in camp.sample_prompts
+        )
+        return join([heading, *quotes])
     quotes = (tag("blockquote", cut(p, PROMPT_CHARS), class_="prompt") for p in camp.sample_prompts)
-    return join([heading, *quotes])
+    note = tag("p", f"Each cut to {PROMPT_CHARS} characters.", class_="note")
+    return join([heading, *quotes, note])
+
+
+def _timeline(camp: CampaignVerdict) -> Html:
+    heading = tag("h4", "Timeline (requests per hour, UTC)")
+    tl = camp.timeline
+    chart = timeline_chart(tl, title=f"Requests per hour of {camp.campaign_id}") if tl else ""
+    if not chart or tl is None:
+        return join([heading, tag("p", "No timeline recorded.", class_="note")])
+    shown = len(tl.rows)
+    text = f"The {shown} busiest of its {len(camp.account_ids)} accounts"
+    text += f", then the other {tl.n_others} summed." if tl.n_others else "."
+    if tl.hours_per_cell > 1:
+        text += f" Long window: one cell is {tl.hours_per_cell} hours."
+    return join([heading, Html(chart), tag("p", text, class_="note")])
+
+
+def _linkage(camp: CampaignVerdict, by_id: dict[str, AccountVerdict], redact: bool) -> Html:
+    heading = tag("h4", "Linkage graph")
+    if not any(link.account_ids for link in camp.links):
+        return Html("")  # links recorded without their accounts: nothing to draw
+    members = list(dict.fromkeys(camp.account_ids))
+    risk = {a: by_id[a].risk if a in by_id else -1.0 for a in members}
+    # whole links first (strongest first), so the picture shows complete stars
+    chosen: dict[str, None] = {}
+    for link in sorted(camp.links, key=lambda x: (-x.weight, x.kind, x.value)):
+        inside = sorted((a for a in link.account_ids if a in risk), key=lambda a: (-risk[a], a))
+        chosen.update(dict.fromkeys(inside[: MAX_NODES - len(chosen)]))
+    chosen.update(dict.fromkeys(sorted(members, key=lambda a: (-risk[a], a))))
+    shown = list(chosen)[:MAX_NODES]
+    chart = linkage_chart(
+        shown,
+        camp.links,
+        flagged={a for a in shown if a in by_id and by_id[a].flagged},
+        value_label=lambda link: _link_value(link, redact),
+        title=f"Linkage graph of {camp.campaign_id}",
+    )
+    pos = set(shown)
+    undrawn = sum(1 for x in camp.links if len(pos.intersection(x.account_ids)) < 2)
+    text = (
+        f"Nodes: {len(shown)} of its {len(members)} accounts, the members of its strongest "
+        "links first (red: flagged). "
+        "Each coloured star is one shared attribute joining the accounts that share it."
+    )
+    if undrawn:
+        text += (
+            f" {undrawn} attribute(s) not drawn: fewer than two of the shown accounts hold them."
+        )
+    return join([heading, Html(chart), tag("p", text, class_="note")])
+
+
+def _share(camp: CampaignVerdict, preview: SharePreview | None) -> Html:
+    heading = tag("h4", "What would be shared")
+    if not camp.flagged:
+        return join([heading, tag("p", "Not flagged: nothing about it is shared.", class_="note")])
+    if preview is None:
+        return join([heading, tag("p", "No share preview built.", class_="note")])
+    if camp.campaign_id not in preview.objects and not preview.error:
+        note = f"Not previewed (only the {MAX_PREVIEWS} highest-risk flagged campaigns are)."
+        return join([heading, tag("p", note, class_="note")])
+    if preview.error:
+        return join(
+            [heading, tag("p", f"Share preview unavailable: {preview.error}", class_="note")]
+        )
+    objects = preview.objects.get(camp.campaign_id, [])
+    counts: dict[str, int] = {}
+    for o in objects:
+        counts[str(o.get("type"))] = counts.get(str(o.get("type")), 0) + 1
+    what = ", ".join(f"{n} {t}" for t, n in counts.items())
+    text = json.dumps(objects, indent=1, ensure_ascii=False)
+    body = tag(
+        "details",
+        tag("summary", f"{len(objects)} STIX objects ({what})"),
+        tag("pre", text, class_="stix"),
+        class_="share",
+    )
+    return join([heading, tag("p", preview.note, class_="note"), body])
 
 
 def _campaign(
@@ -193,6 +317,9 @@ def _campaign(
     by_id: dict[str, AccountVerdict],
     atlas: AtlasCatalog,
     org_name: str,
+    *,
+    redact: bool = False,
+    preview: SharePreview | None = None,
 ) -> Html:
     badge = tag(
         "span",
@@ -224,11 +351,14 @@ def _campaign(
     parts = [
         title,
         facts(info),
+        _timeline(camp),
         signals,
-        _links(camp),
-        _behaviour(camp),
+        _linkage(camp, by_id, redact),
+        _links(camp, redact),
+        _behaviour(camp, redact),
         _techniques(camp, atlas),
-        _prompts(camp),
+        _prompts(camp, redact),
+        _share(camp, preview),
     ]
     parts.append(_members(camp, by_id))
     return tag("section", *parts, class_="campaign", id=f"campaign-{rank}")
@@ -325,9 +455,22 @@ def _toc(campaigns: list[CampaignVerdict], n_solo: int) -> Html:
 
 
 def render_report(
-    result: ScanResult, *, org_name: str = "distillwatch-local", atlas: AtlasCatalog | None = None
+    result: ScanResult,
+    *,
+    org_name: str = "distillwatch-local",
+    atlas: AtlasCatalog | None = None,
+    redact_prompts: bool = False,
+    share_keyring: Keyring | None = None,
+    share_tlp: str = "amber",
 ) -> str:
-    """The complete report.html text for *result*."""
+    """The complete report.html text for *result*.
+
+    ``redact_prompts`` replaces every sample prompt and template text by its length.
+    The share preview of each flagged campaign is built as ``distillwatch intel build
+    --org org_name --tlp share_tlp`` would build it: with ``share_keyring`` (the trust
+    group's keys) its keyed digests are the real ones; without, they are numbered
+    placeholders (see :func:`share_preview`).
+    """
     catalog = atlas if atlas is not None else load_atlas()
     campaigns = ranked_campaigns(result.campaigns)
     by_id = {a.account_id: a for a in result.accounts}
@@ -344,7 +487,13 @@ def render_report(
         ]
     )
     if campaigns:
-        sections = [_campaign(i, c, by_id, catalog, org_name) for i, c in enumerate(campaigns, 1)]
+        preview = share_preview(
+            result, org_name=org_name, keyring=share_keyring, tlp_level=share_tlp, atlas=catalog
+        )
+        sections = [
+            _campaign(i, c, by_id, catalog, org_name, redact=redact_prompts, preview=preview)
+            for i, c in enumerate(campaigns, 1)
+        ]
         body_campaigns = join([tag("h2", "Campaigns ranked by risk", id="campaigns"), *sections])
     else:
         body_campaigns = join(
