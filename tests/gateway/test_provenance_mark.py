@@ -94,3 +94,46 @@ def test_a_streamed_answer_is_marked_as_the_whole_answer_would_be(
     assert text == whole.text != wordy_answer
     assert 1 < events < 20  # released sentence by sentence, not piece by piece nor at once
     assert read_ledger(store.ledger_path(key.key_id))[1] == set(whole.digests)
+
+
+def test_gateway_serve_with_marks_runs_as_a_process(upstream, tmp_path, wordy_answer):
+    """`distillwatch gateway serve --marks DIR` as an operator starts it: every answer
+    marked (policy default), the key recorded for the unattributed campaign."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text('mode = "enforce"\n[default]\naction = "mark"\n')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    marks = tmp_path / "marks"
+    cmd = [
+        str(Path(sys.executable).parent / "distillwatch"), "gateway", "serve",
+        "--upstream", upstream.url, "--policy", str(policy), "--state", str(tmp_path / "s.db"),
+        "--marks", str(marks), "--port", str(port),
+    ]  # fmt: skip
+    log = tmp_path / "gateway.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        served = answer(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert "gateway on" in log.read_text(), log.read_text()
+    (assigned,) = CampaignKeys(marks).assignments()
+    assert assigned.campaign_id == "unattributed"
+    key = CampaignKeys(marks).key_for(None)
+    assert served == mark_text(wordy_answer, key, load_lexicon()).text != wordy_answer
