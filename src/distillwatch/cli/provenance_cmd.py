@@ -241,6 +241,13 @@ def test(
             "MARKED" if r.significant(alpha) else "not shown",
         )
     out.print(table)
+    if any(not r.ledger for r in results):
+        err.print(
+            "note: keys without a ledger are tested blind, over every position; with the "
+            "ledger of what was served marked (--ledger, or --marks for a gateway's keys) "
+            "the test looks only where the mark can be and needs far less marked text",
+            highlight=False,
+        )
     if bad:
         err.print(f"{len(bad)} bad line(s) of {suspect} skipped", highlight=False)
 
