@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -219,9 +219,7 @@ def test_keys(
             seen[k.context_words] = observe(texts, lexicon, k.context_words)
         results.append(test_key(seen[k.context_words], k, lexicon, ledger=ledgers.get(k.key_id)))
     adjusted = holm([r.p_value for r in results])
-    return [
-        KeyTest(**{**r.__dict__, "p_adjusted": a}) for r, a in zip(results, adjusted, strict=True)
-    ]
+    return [replace(r, p_adjusted=a) for r, a in zip(results, adjusted, strict=True)]
 
 
 test_keys.__test__ = False  # type: ignore[attr-defined]

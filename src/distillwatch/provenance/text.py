@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cache
 
 from distillwatch.provenance.lexicon import Lexicon
 
@@ -75,10 +76,6 @@ class Occurrence:
     context: str
     eligible: bool
     capitalised: bool
-
-    @property
-    def span(self) -> tuple[int, int]:
-        return self.start, self.end
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,16 +145,22 @@ def _grammar_ok(variants: tuple[tuple[str, ...], ...], follows: str | None) -> b
     contraction ("it's", "you're", "we'll") needs a word after it ("I know what it is." has
     no "what it's."), an 's form must not stand for "has" ("it's been", "she's got"), nor
     a 'd form for "had" ("I'd gone", "we'd finished")."""
-    forms = [v[-1] for v in variants if "'" in v[-1]]
-    if not forms or all(f.endswith("n't") for f in forms):
+    aux, has_s, has_d = _contractions(variants)
+    if not aux:
         return True  # no contraction, or a negation, which may end a clause ("I don't.")
     if follows is None:
         return False
-    if any(f.endswith("'d") for f in forms) and (  # "I'd gone" is "I had", not "I would"
-        follows in HAS_PARTICIPLES or follows.endswith("ed")
-    ):
-        return False
-    return not (any(f.endswith("'s") for f in forms) and follows in HAS_PARTICIPLES)
+    if has_d and (follows in HAS_PARTICIPLES or follows.endswith("ed")):
+        return False  # "I'd gone" is "I had", not "I would"
+    return not (has_s and follows in HAS_PARTICIPLES)
+
+
+@cache
+def _contractions(variants: tuple[tuple[str, ...], ...]) -> tuple[bool, bool, bool]:
+    """Of a group: has a pronoun-verb contraction (not only negations), an 's form, a 'd form."""
+    forms = [v[-1] for v in variants if "'" in v[-1]]
+    aux = bool(forms) and not all(f.endswith("n't") for f in forms)
+    return aux, any(f.endswith("'s") for f in forms), any(f.endswith("'d") for f in forms)
 
 
 def occurrences(text: str, lexicon: Lexicon, context_words: int) -> list[Occurrence]:
