@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from distillwatch.provenance.lexicon import load_lexicon
+from distillwatch.provenance.text import occurrences
+
 BIN = Path(sys.executable).parent / "distillwatch"
 
 ANSWERS = [
@@ -66,7 +69,16 @@ def test_mark_keeps_fields_quarantines_bad_lines_and_tests_positive(tmp_path):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["texts"] == 120 and summary["quarantined"] == 2
-    assert 0 < summary["share_changed"] < 0.2
+    # only words of marked lexicon positions can change (the key is random: no fixed share)
+    lex = load_lexicon()
+    in_positions = sum(
+        len(t[o.start : o.end].split())
+        for t in ANSWERS * 30
+        for o in occurrences(t, lex, 2)
+        if o.eligible
+    )
+    assert 0 < summary["words_changed"] <= in_positions
+    assert summary["share_changed"] == summary["words_changed"] / summary["words"]
     assert "2 bad line(s)" in done.stderr
     quarantine = [
         json.loads(x) for x in (tmp_path / "out.jsonl.quarantine.jsonl").read_text().splitlines()
@@ -93,7 +105,7 @@ def test_mark_keeps_fields_quarantines_bad_lines_and_tests_positive(tmp_path):
     assert test.returncode == 0, test.stderr
     mine, theirs = json.loads(test.stdout)
     assert mine["verdict"] == "marked" and mine["match_rate"] == 1.0 and mine["ledger"]
-    assert mine["p_adjusted"] >= mine["p_value"] and theirs["verdict"] == "not shown"
+    assert mine["p_adjusted"] >= mine["p_value"] and theirs["p_value"] > mine["p_value"]
     plain = run("provenance", "test", str(source), "--key-file", str(key))
     assert plain.returncode == 0 and "p (Holm)" in plain.stdout
     assert "1 bad line" in plain.stderr or "2 bad line" in plain.stderr
