@@ -8,9 +8,10 @@ import stix2
 from distillwatch.errors import OutputError
 from distillwatch.outputs import OUTPUT_FILES, write_outputs
 from distillwatch.outputs.tables import accounts_csv
+from distillwatch.results_io import read_result
 
 
-def test_writes_the_five_files_into_a_new_directory(scan_result, tmp_path):
+def test_writes_the_six_files_into_a_new_directory(scan_result, tmp_path):
     out = tmp_path / "deep" / "scan"
     paths = write_outputs(scan_result, out, org_name="acme-ai")
     assert (
@@ -22,6 +23,7 @@ def test_writes_the_five_files_into_a_new_directory(scan_result, tmp_path):
             "campaigns.json",
             "report.html",
             "intel.json",
+            "result.json.gz",
         }
     )
     assert {p.parent for p in paths.values()} == {out}
@@ -33,6 +35,7 @@ def test_writes_the_five_files_into_a_new_directory(scan_result, tmp_path):
     doc = json.loads(paths["campaigns.json"].read_text(encoding="utf-8"))
     flagged = [c.campaign_id for c in scan_result.campaigns if c.flagged]
     assert [c["campaign_id"] for c in doc["campaigns"]] == flagged
+    assert read_result(out) == (read_result(paths["result.json.gz"])[0], scan_result)
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)  # no temp files left
 
 
@@ -73,3 +76,11 @@ def test_read_only_directory(scan_result, tmp_path):
             write_outputs(scan_result, out)
     finally:
         out.chmod(0o700)
+
+
+def test_result_file_that_cannot_be_written_leaves_no_temp_file(scan_result, tmp_path):
+    (tmp_path / "result.json.gz").mkdir()
+    with pytest.raises(OutputError, match=r"result\.json\.gz") as info:
+        write_outputs(scan_result, tmp_path)
+    assert "choose another --out directory" in str(info.value)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -22,16 +22,16 @@ True
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
+from distillwatch.hashchain import GENESIS as GENESIS
+from distillwatch.hashchain import canonical as canonical
+from distillwatch.hashchain import entry_hash as entry_hash
 from distillwatch.hub.storage import AuditHeadRow, AuditRow, HubStore, format_us, now_us
 
-GENESIS = "0" * 64
 _BATCH = 2000
 
 
@@ -57,20 +57,6 @@ class ChainReport:
     head_hash: str
     problem: str = ""
     seq: int | None = None
-
-
-def canonical(entry: dict[str, Any]) -> str:
-    """The canonical JSON text of an entry (sorted keys, compact, UTF-8 kept).
-
-    >>> canonical({"b": 1, "a": "é"})
-    '{"a":"é","b":1}'
-    """
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
-    """``sha256(prev_hash + canonical_json(entry))`` as hex."""
-    return hashlib.sha256((prev_hash + canonical(entry)).encode("utf-8")).hexdigest()
 
 
 def _fields(row: AuditRow) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """outputs stage: turn a :class:`~distillwatch.results.ScanResult` into the contract files.
 
 - :func:`write_outputs` writes ``accounts.csv``, ``campaigns.csv``, ``report.html`` and
-  ``intel.json`` (see docs/contracts.md section 2) and ``campaigns.json`` (local, raw
-  values: :mod:`.campaign_json`) into a directory;
+  ``intel.json`` (see docs/contracts.md section 2), ``campaigns.json`` (local, raw
+  values: :mod:`.campaign_json`) and ``result.json.gz`` (the whole result, lossless, for
+  the console and ``calibrate``: :mod:`distillwatch.results_io`) into a directory;
 - :func:`print_summary` prints the end-of-scan summary on a Rich console.
 
 One module per file: :mod:`.tables` (CSVs), :mod:`.report` (HTML), :mod:`.intel` (STIX),
@@ -16,8 +17,8 @@ One module per file: :mod:`.tables` (CSVs), :mod:`.report` (HTML), :mod:`.intel`
 ...                     0.5, 5)
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     paths = write_outputs(result, Path(tmp) / "scan")
-...     sorted(paths), all(p.is_file() for p in paths.values())
-(['accounts.csv', 'campaigns.csv', 'campaigns.json', 'intel.json', 'report.html'], True)
+...     print(*sorted(paths), all(p.is_file() for p in paths.values()))
+accounts.csv campaigns.csv campaigns.json intel.json report.html result.json.gz True
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ OUTPUT_FILES: tuple[str, ...] = (
     "campaigns.json",
     "report.html",
     "intel.json",
+    "result.json.gz",
 )
 
 
@@ -53,7 +55,8 @@ def write_outputs(
     redact_prompts: bool = False,
     share_keyring: Keyring | None = None,
 ) -> dict[str, Path]:
-    """Write the contract files and campaigns.json into *out_dir* (created if missing).
+    """Write the contract files, campaigns.json and result.json.gz into *out_dir* (created if
+    missing).
 
     Returns ``{file name: path}``. *org_name* names the sharing organization in
     intel.json; *tlp* is its TLP 2.0 level (clear, green, amber, amber+strict, red).
@@ -69,6 +72,7 @@ def write_outputs(
     from distillwatch.outputs.intel import build_bundle
     from distillwatch.outputs.report import render_report
     from distillwatch.outputs.tables import accounts_csv, campaigns_csv
+    from distillwatch.results_io import RESULT_FILE, write_result
 
     atlas = load_atlas()
     texts = {
@@ -86,4 +90,10 @@ def write_outputs(
         "intel.json": build_bundle(result, org_name=org_name, tlp_level=tlp, atlas=atlas),
     }
     out = ensure_dir(Path(out_dir))
-    return {name: write_text(out / name, texts[name]) for name in OUTPUT_FILES}
+    paths: dict[str, Path] = {}
+    for name in OUTPUT_FILES:
+        if name == RESULT_FILE:  # gzip'd JSON, written atomically as well
+            paths[name] = write_result(result, out)
+        else:
+            paths[name] = write_text(out / name, texts[name])
+    return paths
