@@ -57,12 +57,31 @@ def fit_logistic(
     lr: float = 0.5,
     sample_weight: Array | None = None,
     signs: Array | None = None,
+    w0: Array | None = None,
+    b0: float | None = None,
+    init: tuple[float, Array] | None = None,
+    offset: Array | None = None,
 ) -> tuple[float, Array]:
     """Sign-constrained L2-regularised logistic regression by projected gradient descent.
 
     ``signs[j]`` is +1 (weight >= 0, the default) or -1 (weight <= 0, for evidence against
     extraction). Returns ``(bias, weights)``. Classes are balanced through
     ``sample_weight`` by default so that the rare attack class is not ignored.
+
+    The L2 penalty pulls the weights toward ``w0`` (default: zero) and, when ``b0`` is
+    given, the bias toward ``b0`` too (by default the bias is not penalised). The descent
+    starts from ``init`` (``(bias, weights)``), else from the anchor, else from zero.
+    ``offset`` adds a fixed log-odds term per row (evidence whose weight is not fitted). With
+    an anchor, evidence that agrees with it leaves the fit near the anchor, evidence against
+    it moves the fit toward what the evidence says:
+
+    >>> xs = np.array([[0.0], [1.0]]); ys = np.array([0, 1])
+    >>> b, w = fit_logistic(xs, ys, l2=2.0, w0=np.array([6.0]), b0=-3.0)
+    >>> round(b, 1), w.round(1).tolist()
+    (-3.0, [6.0])
+    >>> b, w = fit_logistic(xs, 1 - ys, l2=2.0, w0=np.array([6.0]), b0=-3.0)
+    >>> bool(w[0] < 5.8)
+    True
     """
     n, d = x.shape
     if sample_weight is None:
@@ -70,12 +89,21 @@ def fit_logistic(
         neg = max(n - pos, 1)
         sample_weight = np.where(y == 1, 0.5 / pos, 0.5 / neg).astype(np.float64)
     sign = np.ones(d) if signs is None else np.asarray(signs, dtype=np.float64)
-    w = np.zeros(d)
-    b = 0.0
+    anchor = np.zeros(d) if w0 is None else np.asarray(w0, dtype=np.float64)
+    if init is not None:
+        b, w = float(init[0]), np.asarray(init[1], dtype=np.float64).copy()
+    elif w0 is not None:
+        b, w = (0.0 if b0 is None else float(b0)), anchor.copy()
+    else:
+        b, w = 0.0, np.zeros(d)
+    fixed = np.zeros(n) if offset is None else np.asarray(offset, dtype=np.float64)
     for _ in range(iters):
-        p = sigmoid(x @ w + b)
+        p = sigmoid(x @ w + b + fixed)
         g = (p - y) * sample_weight
-        w = w - lr * (x.T @ g + l2 * w / n)
+        w = w - lr * (x.T @ g + l2 * (w - anchor) / n)
         w = np.where(sign * w < 0.0, 0.0, w)
-        b -= lr * float(g.sum())
+        gb = float(g.sum())
+        if b0 is not None:
+            gb += l2 * (b - b0) / n
+        b -= lr * gb
     return b, w
