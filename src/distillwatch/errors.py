@@ -15,6 +15,7 @@ line and a non-zero exit. Third-party errors are translated at the boundary
      +-- ScoringError        the online scorer cannot score (exit 1)
      +-- GatewayError        the gateway cannot start, or its policy or keys are unusable (exit 2)
      +-- ProvenanceError     a provenance key, text file or ledger cannot be used (exit 2)
+ +-- ConsoleError        the analyst console cannot start, or a case store is unusable (exit 2)
 """
 
 from __future__ import annotations
@@ -74,5 +75,11 @@ class GatewayError(DistillwatchError):
 
 class ProvenanceError(DistillwatchError):
     """A provenance key file, a text file to mark or test, or a ledger cannot be used."""
+
+    exit_code = 2
+
+
+class ConsoleError(DistillwatchError):
+    """The analyst console cannot start, or its case store or analysts are unusable."""
 
     exit_code = 2

@@ -9,8 +9,6 @@ report file itself and records (and aborts) anything else.
 from __future__ import annotations
 
 import struct
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +17,6 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Route
 
-BIN = Path(sys.executable).parent / "distillwatch"
 SHAPES = "rect, path, line, circle, ellipse, polyline, polygon"
 
 CHARTS_JS = """(shapes) => Array.from(document.querySelectorAll('svg.chart'), (svg) => {
@@ -48,11 +45,6 @@ IN_VIEW_JS = """(id) => {
 }"""
 
 
-def run(*args: str) -> None:
-    done = subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"distillwatch {' '.join(args)} failed:\n{done.stderr}"
-
-
 def open_offline(page: Page, path: Path) -> list[str]:
     """Open ``path`` from file://; return the live list of every other URL the page asked for."""
     url = path.resolve().as_uri()
@@ -79,14 +71,8 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("browser-report")
-    sim, scan = base / "D", base / "S"
-    run("simulate", "--out", str(sim), "--seed", "5", "--scale", "0.1", "--days", "2")
-    run("scan", str(sim / "events.jsonl.gz"), "--out", str(scan), "-q")
-    html = scan / "report.html"
-    assert html.is_file(), f"scan wrote no report: {sorted(p.name for p in scan.iterdir())}"
-    return html
+def report(small_scan: Path) -> Path:
+    return small_scan / "report.html"
 
 
 def test_report_opens_offline_without_any_request(

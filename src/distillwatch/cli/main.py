@@ -103,6 +103,8 @@ def run_command(body: Callable[[], None], *, debug: bool = False) -> None:
 def _register() -> None:
     # Imported here so that importing the package does no work; each module adds commands.
     from distillwatch.cli import (
+        calibrate_cmd,
+        cases_cmd,
         demo_cmd,
         evaluate_cmd,
         gateway_cmd,
@@ -113,6 +115,7 @@ def _register() -> None:
         replay_cmd,
         scan_cmd,
         simulate_cmd,
+        ui_cmd,
     )
 
     for module in (
@@ -124,6 +127,9 @@ def _register() -> None:
         replay_cmd,
         gateway_cmd,
         provenance_cmd,
+        cases_cmd,
+        calibrate_cmd,
+        ui_cmd,
     ):
         module.register(app)
     intel_match_cmd.register(intel_cmd.intel_app)

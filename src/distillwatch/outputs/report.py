@@ -21,7 +21,7 @@ True
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -126,12 +126,21 @@ def _top_signal_text(account: AccountVerdict) -> str:
     return ", ".join(account.top_signals()) or "—"
 
 
-def _members(camp: CampaignVerdict, by_id: dict[str, AccountVerdict]) -> Html:
+def _account_cell(account_id: str, href: Callable[[str], str] | None) -> Html:
+    code = tag("code", account_id)
+    return tag("a", code, href=href(account_id)) if href is not None else code
+
+
+def _members(
+    camp: CampaignVerdict,
+    by_id: dict[str, AccountVerdict],
+    account_href: Callable[[str], str] | None = None,
+) -> Html:
     known = ranked_accounts([by_id[a] for a in dict.fromkeys(camp.account_ids) if a in by_id])
     shown = known[:MAX_MEMBERS]
     rows = [
         (
-            tag("code", a.account_id),
+            _account_cell(a.account_id, account_href),
             fmt_risk(a.risk),
             fmt_risk(a.own_risk),
             "yes" if a.flagged else "no",
@@ -311,8 +320,7 @@ def _share(camp: CampaignVerdict, preview: SharePreview | None) -> Html:
     return join([heading, tag("p", preview.note, class_="note"), body])
 
 
-def _campaign(
-    rank: int,
+def campaign_parts(
     camp: CampaignVerdict,
     by_id: dict[str, AccountVerdict],
     atlas: AtlasCatalog,
@@ -320,13 +328,13 @@ def _campaign(
     *,
     redact: bool = False,
     preview: SharePreview | None = None,
-) -> Html:
-    badge = tag(
-        "span",
-        "flagged" if camp.flagged else "below threshold",
-        class_="badge flagged" if camp.flagged else "badge",
-    )
-    title = tag("h3", f"{rank}. ", tag("code", camp.campaign_id), " ", badge)
+    account_href: Callable[[str], str] | None = None,
+) -> dict[str, Html]:
+    """The evidence sections of one campaign, by name, in reading order: ``facts``,
+    ``timeline``, ``signals``, ``linkage``, ``links``, ``behaviour``, ``techniques``,
+    ``prompts``, ``share``, ``members``. The report shows them all; the console
+    (:mod:`distillwatch.console`) shows the same sections on a campaign's page, with
+    member accounts linked through ``account_href``."""
     info: list[tuple[str, object]] = [
         ("risk", fmt_risk(camp.risk)),
         ("accounts", len(camp.account_ids)),
@@ -340,28 +348,53 @@ def _campaign(
         info.append(
             ("shared in intel.json as", tag("code", campaign_pseudonym(camp.campaign_id, org_name)))
         )
-    chart = contribution_chart(camp.hits, title=f"Signal contributions of {camp.campaign_id}")
-    signals = join(
+    return {
+        "facts": facts(info),
+        "timeline": _timeline(camp),
+        "signals": signals_section(camp.hits, camp.campaign_id),
+        "linkage": _linkage(camp, by_id, redact),
+        "links": _links(camp, redact),
+        "behaviour": _behaviour(camp, redact),
+        "techniques": _techniques(camp, atlas),
+        "prompts": _prompts(camp, redact),
+        "share": _share(camp, preview),
+        "members": _members(camp, by_id, account_href),
+    }
+
+
+def signals_section(hits: Sequence[SignalHit], subject: str) -> Html:
+    """The contribution chart and the signal table of one subject (campaign or account)."""
+    chart = contribution_chart(list(hits), title=f"Signal contributions of {subject}")
+    return join(
         [
             tag("h4", "Signal contributions (log-odds)"),
             Html(chart) if chart else tag("p", "No signal contributions recorded.", class_="note"),
-            _signals_table(camp.hits) if camp.hits else Html(""),
+            _signals_table(hits) if hits else Html(""),
         ]
     )
-    parts = [
-        title,
-        facts(info),
-        _timeline(camp),
-        signals,
-        _linkage(camp, by_id, redact),
-        _links(camp, redact),
-        _behaviour(camp, redact),
-        _techniques(camp, atlas),
-        _prompts(camp, redact),
-        _share(camp, preview),
-    ]
-    parts.append(_members(camp, by_id))
-    return tag("section", *parts, class_="campaign", id=f"campaign-{rank}")
+
+
+def flag_badge(flagged: bool) -> Html:
+    return tag(
+        "span",
+        "flagged" if flagged else "below threshold",
+        class_="badge flagged" if flagged else "badge",
+    )
+
+
+def _campaign(
+    rank: int,
+    camp: CampaignVerdict,
+    by_id: dict[str, AccountVerdict],
+    atlas: AtlasCatalog,
+    org_name: str,
+    *,
+    redact: bool = False,
+    preview: SharePreview | None = None,
+) -> Html:
+    title = tag("h3", f"{rank}. ", tag("code", camp.campaign_id), " ", flag_badge(camp.flagged))
+    parts = campaign_parts(camp, by_id, atlas, org_name, redact=redact, preview=preview)
+    return tag("section", title, *parts.values(), class_="campaign", id=f"campaign-{rank}")
 
 
 def _summary(result: ScanResult, n_flagged_campaigns: int) -> Html:
