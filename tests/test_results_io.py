@@ -121,9 +121,20 @@ def edge_result() -> ScanResult:
     return ScanResult([account, naive], [campaign, quiet], ingest, T0, None, 0.8, 4003)
 
 
+def _rounded(value: object) -> object:
+    if isinstance(value, float):
+        return float(f"{value:.12g}") if value == value and abs(value) != float("inf") else value
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
 def _documented_id(body: dict[str, object]) -> str:
-    """The first 16 hex digits of sha256 of the canonical JSON of ``result``."""
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The first 16 hex digits of sha256 of the canonical JSON of ``result``, floats rounded
+    to 12 significant digits."""
+    text = json.dumps(_rounded(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
@@ -313,3 +324,15 @@ def test_fields_missing_from_an_older_file_take_their_defaults_and_unknown_ones_
     back = result_from_json(json.dumps(doc))
     assert back.campaigns[0].timeline is None and back.campaigns[0].templates == []
     assert back.campaigns[0].links == edge_result().campaigns[0].links
+
+
+def test_a_rescan_of_the_same_input_has_the_same_scan_id(small_scan: Path) -> None:
+    """Decisions are kept per scan id: scanning the same input again must not lose them
+    (risks may differ in their last bits between runs; link ties must sort the same)."""
+    from tests.conftest import run_cli
+
+    again = small_scan.parent / "S-again"
+    traffic = small_scan.parent / "D" / "events.jsonl.gz"
+    run_cli("scan", str(traffic), "--out", str(again), "-q")
+    assert read_result(again)[0] == read_result(small_scan)[0]
+    assert (again / "campaigns.csv").read_bytes() == (small_scan / "campaigns.csv").read_bytes()

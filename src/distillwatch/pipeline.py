@@ -765,7 +765,9 @@ def _links(
     agg = j.group_by(["subject", "kind", "value"]).aggregate(
         n=j.account_id.nunique(), k=j.k.max(), w=j.w.max(), accts=j.account_id.collect()
     )
-    agg = agg.filter(agg.n >= 2).order_by([agg.subject, ibis.desc(agg.n * agg.w)])
+    agg = agg.filter(agg.n >= 2).order_by(
+        [agg.subject, ibis.desc(agg.n * agg.w), agg.kind, agg.value]
+    )
     out: dict[str, list[tuple[str, str, int, int, float, tuple[str, ...]]]] = {}
     for r in agg.to_pyarrow().to_pylist():
         rows = out.setdefault(r["subject"], [])

@@ -7,8 +7,9 @@
 
 ``result`` holds every field of every dataclass in :mod:`distillwatch.results`, named as in
 Python; ``scan_id`` is the first 16 hex digits of the sha256 of ``result``'s canonical JSON
-(:func:`distillwatch.hashchain.canonical`), so the same result always has the same id, and a
-file whose content no longer matches its id is refused.
+(:func:`distillwatch.hashchain.canonical`) with floats rounded to 12 significant digits, so
+the same result, and a re-scan of the same input, has the same id; a file whose content no
+longer matches its id is refused.
 
 Typed fields are written as plain JSON (datetimes as ISO 8601 text, naive or with their
 offset as they were, and a zone's name in brackets as RFC 9557 does; tuples and Counters as
@@ -173,12 +174,21 @@ def _fields(cls: type) -> tuple[tuple[dataclasses.Field[Any], Any], ...]:
     return tuple((f, hints[f.name]) for f in dataclasses.fields(cls))
 
 
-def _result_json(result: ScanResult) -> str:
-    return canonical(_encode(result, ScanResult, "result"))
+def _stable(value: Any) -> Any:
+    """*value* with every float rounded to 12 significant digits: two scans of one input
+    differ in the last bits of some risks (DuckDB's summation order) and must get one id."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}") if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
 
 
-def _scan_id(result_json: str) -> str:
-    digest = hashlib.sha256(result_json.encode("utf-8", "surrogatepass")).hexdigest()
+def _scan_id(encoded: Any) -> str:
+    text = canonical(_stable(encoded))
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return digest[:_ID_CHARS]
 
 
@@ -187,9 +197,11 @@ def result_to_json(result: ScanResult) -> str:
 
     Raises ``TypeError`` if an evidence value is not JSON-ready (a bug in a signal).
     """
-    body = _result_json(result)
+    encoded = _encode(result, ScanResult, "result")
+    body = canonical(encoded)
     return (
-        f'{{"format":"{FORMAT}","version":{VERSION},"scan_id":"{_scan_id(body)}","result":{body}}}'
+        f'{{"format":"{FORMAT}","version":{VERSION},"scan_id":"{_scan_id(encoded)}",'
+        f'"result":{body}}}'
     )
 
 
@@ -294,7 +306,7 @@ def _parse(text: str, origin: str) -> tuple[str, ScanResult]:
         result = _decode(doc.get("result"), ScanResult, "result")
     except (_Corrupt, TypeError) as exc:
         raise UsageError(f"{origin} holds an unusable scan result ({exc}); {hint}") from exc
-    if scan_id != _scan_id(canonical(doc["result"])):
+    if scan_id != _scan_id(doc["result"]):
         raise UsageError(
             f"{origin} was altered after it was written: its scan_id {scan_id!r} does not match "
             f"its content; {hint}"
@@ -358,7 +370,8 @@ def read_result(path: Path) -> tuple[str, ScanResult]:
     target = _file(path)
     if not target.is_file():
         where = f"in {path}" if path.is_dir() else f"at {path}"
-        scan_dir = path if path.is_dir() else path.parent
+        # a missing path that does not name the file itself was meant as a scan directory
+        scan_dir = path.parent if path.name == RESULT_FILE else path
         raise UsageError(
             f"no {RESULT_FILE} {where}: run `distillwatch scan ... --out {scan_dir}` "
             "with this version first"
