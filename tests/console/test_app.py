@@ -309,3 +309,31 @@ def test_pages_forbid_scripts_and_framing(console: str, cases: tuple[Path, dict[
     csp = r.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
     assert "<script" not in r.text
+
+
+def test_intel_page_lists_peers_indicators(small_scan: Path, tmp_path: Path) -> None:
+    from distillwatch.intel.bundle import build_bundle
+    from distillwatch.intel.keys import Keyring, new_key, save_keyring
+
+    key = tmp_path / "group.key"
+    save_keyring(Keyring("isac", [new_key("isac", 30)]), key)
+    from distillwatch.intel.keys import load_keyring
+
+    intel = tmp_path / "peers"
+    intel.mkdir()
+    (intel / "peer.json").write_text(
+        build_bundle(small_scan, org_name="peer-lab", keyring=load_keyring(key)), "utf-8"
+    )
+    store = open_analysts(tmp_path / "cases.db")
+    token = store.add("ana")
+    store.close()
+    settings = ConsoleSettings(
+        scan_dir=small_scan, cases=tmp_path / "cases.db", intel_dir=intel, key_file=key
+    )
+    with serve_in_thread(create_app(settings), name="console", error=ConsoleError) as url:
+        page = requests.get(
+            url + "/intel", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ).text
+    found = re.search(r'id="intel-count">(\d+) indicators in force', page)
+    assert found and int(found.group(1)) > 0, page[-1500:]
+    assert "peer-lab" in page
