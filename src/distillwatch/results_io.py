@@ -41,8 +41,6 @@ import hashlib
 import json
 import math
 import numbers
-import os
-import secrets
 import types
 import typing
 import zlib
@@ -54,8 +52,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from distillwatch.errors import OutputError, UsageError
+from distillwatch.errors import UsageError
 from distillwatch.hashchain import canonical
+from distillwatch.outputs.files import write_bytes
 from distillwatch.results import ScanResult
 
 __all__ = [
@@ -340,24 +339,7 @@ def write_result(result: ScanResult, path: Path) -> Path:
     data = gzip.compress(
         result_to_json(result).encode("utf-8", "surrogatepass"), compresslevel=_LEVEL, mtime=0
     )
-    # A fresh name opened with "x" gets the usual permissions (umask), like outputs.files.
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    moved = False
-    try:
-        with tmp.open("xb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-        moved = True
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {target}: {exc.strerror or type(exc).__name__}; check that the "
-            "directory is writable and has free space, or choose another --out directory"
-        ) from exc
-    finally:
-        if not moved:
-            with suppress(OSError):
-                tmp.unlink(missing_ok=True)
-    return target
+    return write_bytes(target, data)
 
 
 def read_result(path: Path) -> tuple[str, ScanResult]:

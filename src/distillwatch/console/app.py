@@ -13,7 +13,7 @@ Routes: ``/campaigns`` (list with sort and filters), ``/campaigns/{id}``,
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -218,15 +218,9 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     ) -> Response:
         who = viewer(request)
         s = st()
-        decided = _decided(s, "campaign")
-        body = pages.campaign_list(
-            s.result.campaigns, decided, q=q, flagged=_choice(flagged, ("any", "yes", "no")),
-            decision=_choice(decision, pages.DECISION_FILTERS), min_risk=min_risk,
-            sort=_choice(sort, tuple(pages.CAMPAIGN_SORTS), "risk"),
-            order=_choice(order, ("asc", "desc"), "desc"),
-        )  # fmt: skip
-        title = f"Campaigns · {s.settings.org_name}"
-        return html(title, body, who, "/campaigns")
+        query = _query(q, flagged, decision, min_risk, sort, order, 1, "any", pages.CAMPAIGN_SORTS)
+        body = pages.campaign_list(s.result.campaigns, _decided(s, "campaign"), query)
+        return html(f"Campaigns · {s.settings.org_name}", body, who, "/campaigns")
 
     @app.get("/campaigns/{campaign_id}")
     def campaign(request: Request, campaign_id: str, done: str = "") -> Response:
@@ -263,13 +257,10 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     ) -> Response:
         who = viewer(request)
         s = st()
-        body = pages.account_list(
-            s.result.accounts, _decided(s, "account"), q=q,
-            flagged=_choice(flagged, ("any", "yes", "no"), "yes"),
-            decision=_choice(decision, pages.DECISION_FILTERS),
-            min_risk=min_risk, sort=_choice(sort, tuple(pages.ACCOUNT_SORTS), "risk"),
-            order=_choice(order, ("asc", "desc"), "desc"), page=page,
-        )  # fmt: skip
+        query = _query(
+            q, flagged, decision, min_risk, sort, order, page, "yes", pages.ACCOUNT_SORTS
+        )
+        body = pages.account_list(s.result.accounts, _decided(s, "account"), query)
         return html("Accounts", body, who, "/accounts")
 
     @app.get("/accounts/{account_id}")
@@ -438,6 +429,29 @@ def _decided(s: _State, kind: str) -> dict[str, Any]:
 
 def _choice(value: str, allowed: tuple[str, ...], default: str = "any") -> str:
     return value if value in allowed else default
+
+
+def _query(
+    q: str,
+    flagged: str,
+    decision: str,
+    min_risk: float,
+    sort: str,
+    order: str,
+    page: int,
+    flagged_default: str,
+    sorts: Mapping[str, Any],
+) -> pages.ListQuery:
+    """A list page's query with every unknown value replaced by its default."""
+    return pages.ListQuery(
+        q=q,
+        flagged=_choice(flagged, ("any", "yes", "no"), flagged_default),
+        decision=_choice(decision, pages.DECISION_FILTERS),
+        min_risk=min_risk,
+        sort=_choice(sort, tuple(sorts), "risk"),
+        order=_choice(order, ("asc", "desc"), "desc"),
+        page=page,
+    )
 
 
 def _notice(done: str) -> Html:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from distillwatch.cases.model import DECISIONS, Decision
@@ -74,6 +74,7 @@ ACCOUNT_SORTS: dict[str, Callable[[AccountVerdict], Any]] = {
     "last_seen": lambda a: a.last_seen,
 }
 PAGE_SIZE = 200
+T = TypeVar("T", CampaignVerdict, AccountVerdict)
 NOTHING = Html("")
 DECISION_FILTERS = ("any", "undecided", *DECISIONS)
 
@@ -190,21 +191,20 @@ def _select(name: str, options: Iterable[str], chosen: str) -> Html:
     return Html(f'<select name="{esc(name)}">{opts}</select>')
 
 
-def _filters(q: str, flagged: str, decision: str, min_risk: float, extra: Html = NOTHING) -> Html:
+def _filters(query: ListQuery) -> Html:
     return tag(
         "form",
-        tag("label", "search id", Html(f'<input type="search" name="q" value="{esc(q)}">')),
-        tag("label", "flagged", _select("flagged", ("any", "yes", "no"), flagged)),
-        tag("label", "decision", _select("decision", DECISION_FILTERS, decision)),
+        tag("label", "search id", Html(f'<input type="search" name="q" value="{esc(query.q)}">')),
+        tag("label", "flagged", _select("flagged", ("any", "yes", "no"), query.flagged)),
+        tag("label", "decision", _select("decision", DECISION_FILTERS, query.decision)),
         tag(
             "label",
             "min risk",
             Html(
                 f'<input type="number" name="min_risk" min="0" max="1" step="0.01" '
-                f'value="{min_risk:g}">'
+                f'value="{query.min_risk:g}">'
             ),
         ),
-        extra,
         tag("button", "Filter", type="submit"),
         method="get",
         class_="filters",
@@ -219,44 +219,74 @@ def _keep(decided: Decision | None, decision: str) -> bool:
     return decided is not None and decided.decision == decision
 
 
+@dataclass(frozen=True)
+class ListQuery:
+    """What a list page was asked for: filters, sort column and order, page."""
+
+    q: str = ""
+    flagged: str = "any"  # any | yes | no
+    decision: str = "any"  # DECISION_FILTERS
+    min_risk: float = 0.0
+    sort: str = "risk"
+    order: str = "desc"  # asc | desc
+    page: int = 1
+
+    def base(self) -> dict[str, str]:
+        """The filters as query parameters (what sort links and paging keep)."""
+        return {
+            "q": self.q,
+            "flagged": self.flagged,
+            "decision": self.decision,
+            "min_risk": f"{self.min_risk:g}",
+        }
+
+    def select(
+        self,
+        items: Sequence[T],
+        id_of: Callable[[T], str],
+        decided: Mapping[str, Decision],
+        sorts: Mapping[str, Callable[[T], Any]],
+    ) -> list[T]:
+        """The items that pass the filters, sorted (ties by id)."""
+        needle = self.q.lower()
+        rows = [
+            x
+            for x in items
+            if needle in id_of(x).lower()
+            and (self.flagged == "any" or x.flagged == (self.flagged == "yes"))
+            and x.risk >= self.min_risk
+            and _keep(decided.get(id_of(x)), self.decision)
+        ]
+        rows.sort(key=id_of)
+        rows.sort(key=sorts.get(self.sort, sorts["risk"]), reverse=self.order == "desc")
+        return rows
+
+    def headers(self, columns: Sequence[tuple[str, str | None]]) -> list[Html]:
+        """Column headers; those with a sort key link to sorting by them."""
+        return [
+            _sort_link(label, key, self.base(), self.sort, self.order) if key else Html(label)
+            for label, key in columns
+        ]
+
+
 def campaign_list(
-    campaigns: Sequence[CampaignVerdict],
-    decided: Mapping[str, Decision],
-    *,
-    q: str = "",
-    flagged: str = "any",
-    decision: str = "any",
-    min_risk: float = 0.0,
-    sort: str = "risk",
-    order: str = "desc",
+    campaigns: Sequence[CampaignVerdict], decided: Mapping[str, Decision], query: ListQuery
 ) -> Html:
     """The filter form and the table of campaigns matching it, sorted."""
-    rows = [
-        c
-        for c in campaigns
-        if q.lower() in c.campaign_id.lower()
-        and (flagged == "any" or c.flagged == (flagged == "yes"))
-        and c.risk >= min_risk
-        and _keep(decided.get(c.campaign_id), decision)
-    ]
-    rows.sort(key=lambda c: c.campaign_id)
-    rows.sort(key=CAMPAIGN_SORTS.get(sort, CAMPAIGN_SORTS["risk"]), reverse=order == "desc")
-    base = {"q": q, "flagged": flagged, "decision": decision, "min_risk": f"{min_risk:g}"}
-
-    def head(label: str, key: str) -> Html:
-        return _sort_link(label, key, base, sort, order)
-
-    headers = [
-        Html("campaign"),
-        head("risk", "risk"),
-        Html("verdict"),
-        head("accounts", "accounts"),
-        head("requests", "requests"),
-        head("first seen", "first_seen"),
-        head("last seen", "last_seen"),
-        Html("top signals"),
-        Html("decision"),
-    ]
+    rows = query.select(campaigns, lambda c: c.campaign_id, decided, CAMPAIGN_SORTS)
+    headers = query.headers(
+        [
+            ("campaign", None),
+            ("risk", "risk"),
+            ("verdict", None),
+            ("accounts", "accounts"),
+            ("requests", "requests"),
+            ("first seen", "first_seen"),
+            ("last seen", "last_seen"),
+            ("top signals", None),
+            ("decision", None),
+        ]
+    )
     body = [
         (
             tag("a", tag("code", c.campaign_id), href=campaign_href(c.campaign_id)),
@@ -274,13 +304,7 @@ def campaign_list(
     count = tag(
         "p", f"{len(rows)} of {len(campaigns)} campaigns", class_="note", id="campaign-count"
     )
-    return join(
-        [
-            _filters(q, flagged, decision, min_risk),
-            count,
-            _table_html(headers, body, "campaigns"),
-        ]
-    )
+    return join([_filters(query), count, _table_html(headers, body, "campaigns")])
 
 
 def _table_html(headers: Sequence[Html], rows: Iterable[Sequence[object]], cls: str) -> Html:
@@ -291,48 +315,27 @@ def _table_html(headers: Sequence[Html], rows: Iterable[Sequence[object]], cls: 
 
 
 def account_list(
-    accounts: Sequence[AccountVerdict],
-    decided: Mapping[str, Decision],
-    *,
-    q: str = "",
-    flagged: str = "yes",
-    decision: str = "any",
-    min_risk: float = 0.0,
-    sort: str = "risk",
-    order: str = "desc",
-    page: int = 1,
+    accounts: Sequence[AccountVerdict], decided: Mapping[str, Decision], query: ListQuery
 ) -> Html:
     """The filter form and one page of the accounts matching it."""
-    rows = [
-        a
-        for a in accounts
-        if q.lower() in a.account_id.lower()
-        and (flagged == "any" or a.flagged == (flagged == "yes"))
-        and a.risk >= min_risk
-        and _keep(decided.get(a.account_id), decision)
-    ]
-    rows.sort(key=lambda a: a.account_id)
-    rows.sort(key=ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["risk"]), reverse=order == "desc")
+    rows = query.select(accounts, lambda a: a.account_id, decided, ACCOUNT_SORTS)
     pages = max(1, -(-len(rows) // PAGE_SIZE))
-    page = min(max(page, 1), pages)
+    page = min(max(query.page, 1), pages)
     shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    base = {"q": q, "flagged": flagged, "decision": decision, "min_risk": f"{min_risk:g}"}
-
-    def head(label: str, key: str) -> Html:
-        return _sort_link(label, key, base, sort, order)
-
-    headers = [
-        Html("account"),
-        head("risk", "risk"),
-        head("own risk", "own_risk"),
-        Html("verdict"),
-        head("requests", "requests"),
-        Html("campaign"),
-        head("first seen", "first_seen"),
-        head("last seen", "last_seen"),
-        Html("top signals"),
-        Html("decision"),
-    ]
+    headers = query.headers(
+        [
+            ("account", None),
+            ("risk", "risk"),
+            ("own risk", "own_risk"),
+            ("verdict", None),
+            ("requests", "requests"),
+            ("campaign", None),
+            ("first seen", "first_seen"),
+            ("last seen", "last_seen"),
+            ("top signals", None),
+            ("decision", None),
+        ]
+    )
     body = [
         (
             tag("a", tag("code", a.account_id), href=account_href(a.account_id)),
@@ -353,11 +356,11 @@ def account_list(
     nav: list[object] = [f"{len(rows):,} of {len(accounts):,} accounts; page {page} of {pages}"]
     for label, target in (("previous", page - 1), ("next", page + 1)):
         if 1 <= target <= pages:
-            query = urlencode({**base, "sort": sort, "order": order, "page": str(target)})
-            nav += [" · ", tag("a", label, href=f"?{query}")]
+            paging = {"sort": query.sort, "order": query.order, "page": str(target)}
+            nav += [" · ", tag("a", label, href=f"?{urlencode(query.base() | paging)}")]
     return join(
         [
-            _filters(q, flagged, decision, min_risk),
+            _filters(query),
             tag("p", *nav, class_="note", id="account-count"),
             _table_html(headers, body, "accounts"),
         ]

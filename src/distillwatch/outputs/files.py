@@ -39,12 +39,17 @@ def ensure_dir(out_dir: Path) -> Path:
 
 def write_text(path: Path, text: str) -> Path:
     """Write *text* (UTF-8) to *path* atomically and return *path*."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write *data* to *path* atomically (a temporary file renamed) and return *path*."""
     # A fresh name opened with "x" gets the usual permissions (umask), unlike mkstemp's 0600.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     moved = False
     try:
-        with tmp.open("x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with tmp.open("xb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
         moved = True
     except OSError as exc:
