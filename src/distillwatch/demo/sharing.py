@@ -232,7 +232,10 @@ def run_sharing_demo(
 
     ring = load_keyring(key_path)
     db = out / "hub.db"
-    db.unlink(missing_ok=True)
+    for stale in (db, db.with_name("hub.db-wal"), db.with_name("hub.db-shm")):
+        # an interrupted run leaves SQLite's WAL beside the file: a fresh database opened
+        # next to a stale WAL fails with "disk I/O error"
+        stale.unlink(missing_ok=True)
     db_url = f"sqlite:///{db}"
     coll = add_collection(db_url, "distillation campaigns", "the demo trust group")
     tokens = {org: add_member(db_url, org, identity_id(org), [coll], [coll]) for org in ORGS}
