@@ -69,4 +69,6 @@ def print_summary(result: ScanResult, console: Console, report_path: Path, top: 
         reasons = ", ".join(f"{r}: {n:,}" for r, n in result.ingest.quarantined.most_common())
         counts.append(f" ({reasons})")
     console.print(counts)
+    review = f"distillwatch ui --scan {report_path.parent}"
+    console.print(Text.assemble("Review and decide in the console: ", (review, "bold")))
     console.print(Text.assemble("Report: ", (str(report_path), "bold")))
