@@ -337,3 +337,23 @@ def test_intel_page_lists_peers_indicators(small_scan: Path, tmp_path: Path) -> 
     found = re.search(r'id="intel-count">(\d+) indicators in force', page)
     assert found and int(found.group(1)) > 0, page[-1500:]
     assert "peer-lab" in page
+
+
+def test_decisions_on_earlier_scans_are_shown_and_marked(
+    console: str, small_scan: Path, cases: tuple[Path, dict[str, str]]
+) -> None:
+    scan_id, result = read_result(small_scan)
+    account = sorted(a.account_id for a in result.accounts)[0]
+    store = open_case_store(cases[0])
+    try:
+        store.decide("0123456789abcdef", "account", account, "dismiss", "cy", "last week's scan")
+    finally:
+        store.close()
+    page = requests.get(
+        f"{console}/accounts/{account}",
+        headers={"Authorization": f"Bearer {cases[1]['ana']}"},
+        timeout=30,
+    ).text
+    assert "last week&#x27;s scan" in page and "<code>0123456789abcdef</code>" in page
+    # the earlier scan's decision is history: this scan's subject stays undecided
+    assert '<span class="decision">undecided</span>' in page

@@ -238,8 +238,9 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
             camp,
             parts,
             who,
-            s.cases.decisions(s.scan_id, "campaign", campaign_id),
+            s.cases.decisions(None, "campaign", campaign_id),
             _decided(s, "campaign").get(campaign_id),
+            scan_id=s.scan_id,
             notice=_notice(done),
         )
         return html(f"Campaign {campaign_id}", body, who, "/campaigns")
@@ -275,8 +276,9 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
             acc,
             camp,
             who,
-            s.cases.decisions(s.scan_id, "account", account_id),
+            s.cases.decisions(None, "account", account_id),
             _decided(s, "account").get(account_id),
+            scan_id=s.scan_id,
             notice=_notice(done),
         )
         return html(f"Account {account_id}", body, who, "/accounts")

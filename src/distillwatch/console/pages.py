@@ -403,16 +403,24 @@ def decision_form(viewer: Viewer, kind: str, subject_id: str, current: Decision 
     )
 
 
-def history(decisions: Sequence[Decision]) -> Html:
-    """Every decision taken on a subject, newest first."""
+def history(decisions: Sequence[Decision], scan_id: str) -> Html:
+    """Every decision taken on a subject, newest first, those on earlier scans (of the
+    same account or campaign id) included and marked."""
     heading = tag("h4", "Decisions")
     if not decisions:
         return join([heading, tag("p", "No decision yet.", class_="note", id="history")])
     rows = [
-        (human_time(d.decided_at), d.analyst, decision_badge(d), d.note or "—")
+        (
+            human_time(d.decided_at),
+            d.analyst,
+            decision_badge(d),
+            d.note or "—",
+            "this scan" if d.scan_id == scan_id else tag("code", d.scan_id),
+        )
         for d in sorted(decisions, key=lambda d: (d.decided_at, d.id), reverse=True)
     ]
-    return join([heading, table(["when", "analyst", "decision", "note"], rows, class_="history")])
+    head = ["when", "analyst", "decision", "note", "scan"]
+    return join([heading, table(head, rows, class_="history")])
 
 
 def campaign_page(
@@ -422,6 +430,7 @@ def campaign_page(
     decisions: Sequence[Decision],
     current: Decision | None,
     *,
+    scan_id: str,
     notice: Html = NOTHING,
 ) -> Html:
     share = tag(
@@ -450,7 +459,7 @@ def campaign_page(
             tag("p", flag_badge(camp.flagged)),
             parts["facts"],
             decision_form(viewer, "campaign", camp.campaign_id, current),
-            history(decisions),
+            history(decisions, scan_id),
             share_box,
             *(parts[k] for k in order),
             parts["prompts"],
@@ -478,6 +487,7 @@ def account_page(
     decisions: Sequence[Decision],
     current: Decision | None,
     *,
+    scan_id: str,
     notice: Html = NOTHING,
 ) -> Html:
     info: list[tuple[str, object]] = [
@@ -499,7 +509,7 @@ def account_page(
             tag("p", flag_badge(acc.flagged)),
             facts(info),
             decision_form(viewer, "account", acc.account_id, current),
-            history(decisions),
+            history(decisions, scan_id),
             account_timeline(acc.account_id, camp),
             signals_section(acc.hits, acc.account_id),
         ]
