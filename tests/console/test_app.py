@@ -342,7 +342,7 @@ def test_intel_page_lists_peers_indicators(small_scan: Path, tmp_path: Path) -> 
 def test_decisions_on_earlier_scans_are_shown_and_marked(
     console: str, small_scan: Path, cases: tuple[Path, dict[str, str]]
 ) -> None:
-    scan_id, result = read_result(small_scan)
+    _, result = read_result(small_scan)
     account = sorted(a.account_id for a in result.accounts)[0]
     store = open_case_store(cases[0])
     try:
@@ -357,3 +357,24 @@ def test_decisions_on_earlier_scans_are_shown_and_marked(
     assert "last week&#x27;s scan" in page and "<code>0123456789abcdef</code>" in page
     # the earlier scan's decision is history: this scan's subject stays undecided
     assert '<span class="decision">undecided</span>' in page
+
+
+def test_a_removed_analyst_loses_their_session(
+    console: str, cases: tuple[Path, dict[str, str]]
+) -> None:
+    store = open_analysts(cases[0])
+    token = store.add("temp")
+    store.close()
+    s = signed_in(console, token)
+    assert s.get(console + "/campaigns", timeout=30).status_code == 200
+    store = open_analysts(cases[0])
+    try:
+        assert store.remove("temp")
+    finally:
+        store.close()
+    r = s.get(console + "/campaigns", timeout=30, allow_redirects=False)
+    assert r.status_code == 401
+    r = requests.get(
+        console + "/campaigns", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert r.status_code == 401

@@ -94,6 +94,14 @@ class AnalystStore:
             ).all()
         return [Analyst(r.name, r.created) for r in rows]
 
+    def exists(self, name: str) -> bool:
+        """Whether analyst *name* may still sign in (removed analysts lose their sessions)."""
+        with self.engine.connect() as con:
+            found = con.execute(
+                select(analysts_table.c.name).where(analysts_table.c.name == name)
+            ).first()
+        return found is not None
+
     def name_for(self, token: str) -> str | None:
         """The analyst holding *token*, or None."""
         if not token.startswith(TOKEN_PREFIX):

@@ -163,7 +163,11 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
                 _refused(s, request, "wrong or malformed Authorization header")
                 raise _Denied(401, "wrong token: sign in again or ask for a new token")
             return Viewer(name, "")
-        session = s.sessions.get(request.cookies.get(COOKIE))
+        sid = request.cookies.get(COOKIE)
+        session = s.sessions.get(sid)
+        if session is not None and not s.analysts.exists(session.analyst):
+            s.sessions.close(sid)  # the analyst was removed: their sessions end now
+            session = None
         if session is None:
             raise _Denied(401, "sign in first")
         if post and not s.sessions.check_csrf(session, csrf):
