@@ -445,3 +445,16 @@ def text_features(batch: pa.RecordBatch) -> pa.RecordBatch:
         for i, f in enumerate(TEXT_FEATURE_SCHEMA)
     ]
     return pa.RecordBatch.from_arrays(columns, schema=TEXT_FEATURE_SCHEMA)
+
+
+def with_text_features(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """*batch* with the :data:`TEXT_FEATURE_SCHEMA` columns (but ``request_id``) appended:
+    the per-batch step of a streaming scan (``ingest.spool``; module level, so worker
+    processes can run it)."""
+    features = text_features(batch)
+    columns, fields = list(batch.columns), list(batch.schema)
+    for f, column in zip(features.schema, features.columns, strict=True):
+        if f.name != "request_id":
+            columns.append(column)
+            fields.append(f)
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))

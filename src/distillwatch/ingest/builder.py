@@ -104,8 +104,12 @@ class EventBuilder:
         chunk_rows: int = 8192,
         chunk_bytes: int = 64 << 20,
         on_reject: RejectFn | None = None,
+        on_batch: Callable[[pa.RecordBatch], None] | None = None,
     ) -> None:
         self.max_prompt_chars = max_prompt_chars
+        #: given: each finished batch goes there instead of being kept (streaming; the
+        #: caller removes duplicates), see :meth:`close`
+        self.on_batch = on_batch
         self.chunk_rows = chunk_rows
         self.chunk_bytes = chunk_bytes
         self.on_reject = on_reject
@@ -120,11 +124,12 @@ class EventBuilder:
         self._truncated: list[tuple[int, str]] = []
         self._pending_bytes = 0
         self._batches: list[pa.RecordBatch] = []
+        self._n_streamed = 0
 
     @property
     def n_rows(self) -> int:
         """Records added so far that were not rejected (before duplicate removal)."""
-        done: int = sum(batch.num_rows for batch in self._batches)
+        done: int = sum(batch.num_rows for batch in self._batches) + self._n_streamed
         return done + len(self._rows)
 
     def _new_layout(self, keys: tuple[str, ...], *, mapped: bool) -> _Layout:
@@ -278,7 +283,12 @@ class EventBuilder:
         for row, warning in truncated:
             if row not in problems:
                 self.warnings[warning] += 1
-        self._batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema.EVENT_SCHEMA))
+        batch = pa.RecordBatch.from_arrays(arrays, schema=schema.EVENT_SCHEMA)
+        self._n_streamed += batch.num_rows if self.on_batch is not None else 0
+        if self.on_batch is not None:
+            self.on_batch(batch)
+        else:
+            self._batches.append(batch)
 
     def _reject(self, reason: str, detail: str, raw: object, prefix: str, number: int) -> None:
         if self.on_reject is not None:
@@ -302,6 +312,10 @@ class EventBuilder:
         self._sources = []
         self._truncated = []
         self._pending_bytes = 0
+
+    def close(self) -> None:
+        """Streaming (``on_batch``): convert and hand over the last pending rows."""
+        self._flush()
 
     def finish(self) -> tuple[pa.Table, int]:
         """All rows as one table (duplicates removed, first kept) and how many were removed."""

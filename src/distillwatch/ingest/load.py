@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -44,6 +44,26 @@ def load_events(
     Raises IngestError when an input does not exist, a directory holds no log files, or
     no usable event was found (the quarantine file is written, possibly empty, first).
     """
+    table, summary = read_inputs(
+        inputs, quarantine_path, progress=progress, max_prompt_chars=max_prompt_chars
+    )
+    assert table is not None  # not streaming
+    return table, summary
+
+
+def read_inputs(
+    inputs: Sequence[Path],
+    quarantine_path: Path,
+    *,
+    progress: bool = True,
+    max_prompt_chars: int = 100_000,
+    on_batch: Callable[[pa.RecordBatch], None] | None = None,
+) -> tuple[pa.Table | None, IngestSummary]:
+    """Read every input through one :class:`EventBuilder`; unusable records go to the
+    quarantine. Without *on_batch*: the table (duplicates removed) and the summary. With
+    it: every batch went to *on_batch* (streaming; duplicates are left to the reader of
+    the batches), the table is None and ``summary.n_ok`` counts the rows handed over.
+    IngestError as :func:`load_events` says."""
     if max_prompt_chars < 1:
         raise UsageError(f"max_prompt_chars must be at least 1, got {max_prompt_chars}")
     try:
@@ -59,7 +79,9 @@ def load_events(
         summary = IngestSummary()
         summary.warnings.update(skipped)
         quarantine = QuarantineWriter(stream)
-        builder = EventBuilder(max_prompt_chars=max_prompt_chars, on_reject=quarantine.reject)
+        builder = EventBuilder(
+            max_prompt_chars=max_prompt_chars, on_reject=quarantine.reject, on_batch=on_batch
+        )
         sink = RecordSink(builder, quarantine)
         total = sum(f.size for f in files)
         with ReadProgress(total, enabled=progress) as bar:
@@ -79,14 +101,20 @@ def load_events(
                     ) from exc
                 done += file.size
                 bar.update(done)
-        table, n_duplicates = builder.finish()  # may still quarantine its last chunk
+        # both may still quarantine the last chunk: while the quarantine is open
+        table: pa.Table | None = None
+        if on_batch is None:
+            table, summary.n_duplicates = builder.finish()
+            n_ok = table.num_rows
+        else:
+            builder.close()
+            n_ok = builder.n_rows
     summary.n_read = sink.n_read
-    summary.n_ok = table.num_rows
-    summary.n_duplicates = n_duplicates
+    summary.n_ok = n_ok
     summary.quarantined.update(quarantine.counts)
     summary.warnings.update(sink.warnings)
     summary.warnings.update(builder.warnings)
-    if table.num_rows == 0:
+    if n_ok == 0:
         reasons = ", ".join(f"{r} x{n}" for r, n in quarantine.counts.most_common(3))
         raise IngestError(
             f"no usable events in {len(files)} file(s)"
