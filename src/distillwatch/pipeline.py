@@ -49,7 +49,10 @@ from distillwatch.campaigns.behaviour import (
 from distillwatch.campaigns.blocks import split_at_bridges
 from distillwatch.campaigns.graph import cluster_accounts, link_pairs
 from distillwatch.config import ScanConfig
+from distillwatch.engines import Engine
+from distillwatch.engines.duckdb import DEFAULT_MEMORY_LIMIT, DuckDBEngine
 from distillwatch.errors import ConfigError
+from distillwatch.features.clock import whole_seconds
 from distillwatch.features.pivot import pivot_features
 from distillwatch.features.provenance import provenance_features
 from distillwatch.features.subject import subject_features
@@ -75,7 +78,7 @@ TEXT_BATCH_ROWS = 65_536
 #: below this many events the text step runs in-process (a pool costs ~1 s to start)
 PARALLEL_MIN_ROWS = 100_000
 #: DuckDB spills to the scan's work directory beyond this
-DUCKDB_MEMORY_LIMIT = "2GB"
+DUCKDB_MEMORY_LIMIT = DEFAULT_MEMORY_LIMIT
 #: accounts below this risk get no evidence records (only their top signal ids)
 EVIDENCE_MIN_RISK = 0.05
 #: the report's timeline shows this many busiest accounts of a campaign (and "others") ...
@@ -173,13 +176,16 @@ def model_limits(ev: ir.Table, overrides: dict[str, float]) -> ir.Table:
     return joined.select("model", ref=joined.conf.fill_null(joined.ref))
 
 
-def prepare(con: Any, events: pa.Table, cfg: ScanConfig) -> ir.Table:
-    """Copy the enriched events into DuckDB once, with the derived columns features read.
+def prepare(
+    con: Any, events: pa.Table, cfg: ScanConfig, *, engine: Engine | None = None
+) -> ir.Table:
+    """Copy the enriched events into the engine once, with the derived columns features read.
 
-    The Arrow table is read in place (no intermediate DuckDB copy), so the caller can free
-    it as soon as this returns.
+    On DuckDB (the default) the Arrow table is read in place (no intermediate copy), so the
+    caller can free it as soon as this returns.
     """
-    raw = ibis.memtable(events.drop_columns(["extra"]))
+    engine = engine if engine is not None else DuckDBEngine()
+    raw = engine.events_table(con, events.drop_columns(["extra"]))
     limits = model_limits(raw, dict(cfg.extra.get("model_limits", {})))
     joined = raw.left_join(limits, raw.model == limits.model)
     ev = joined.select(
@@ -187,7 +193,7 @@ def prepare(con: Any, events: pa.Table, cfg: ScanConfig) -> ir.Table:
         subject=raw.account_id,
         max_ratio=(raw.max_tokens.cast("float64") / ibis.greatest(limits.ref, 1.0)).fill_null(0.0),
     )
-    return con.create_table("events", ev, overwrite=True)
+    return engine.materialize(con, "events", ev)
 
 
 # ---------------------------------------------------------------- features
@@ -318,17 +324,43 @@ def run_scan(
     work_dir: Path | None = None,
     inspect: Callable[[Scored, Scored | None, pa.Table], None] | None = None,
     peer: PeerInput | None = None,
+    engine: Engine | None = None,
 ) -> ScanResult:
     """Detect extraction in ``events`` (canonical schema) and return the verdicts.
 
     ``inspect``, if given, receives the account scores, the cluster scores and the cluster
     membership table before verdicts are assembled (used to fit the risk model). ``peer``
-    (peers' intel and the group keys) adds the ``peer_intel`` signal.
+    (peers' intel and the group keys) adds the ``peer_intel`` signal. ``engine`` runs the
+    relational queries and the text step (default: DuckDB in this process, see
+    ``distillwatch.engines``).
     """
+    engine = engine if engine is not None else DuckDBEngine()
+    holder = [events]  # the only reference goes on, so the table can be freed once loaded
+    del events
+    tmp = tempfile.TemporaryDirectory(dir=work_dir) if work_dir else tempfile.TemporaryDirectory()
+    with tmp as tmpdir:
+        con = engine.connect(Path(tmpdir))
+        try:
+            return _scan(con, engine, holder, ingest, cfg, progress, inspect, peer)
+        finally:
+            engine.close(con)
+
+
+def _scan(
+    con: Any,
+    engine: Engine,
+    holder: list[pa.Table],
+    ingest: IngestSummary,
+    cfg: ScanConfig,
+    progress: Progress,
+    inspect: Callable[[Scored, Scored | None, pa.Table], None] | None,
+    peer: PeerInput | None,
+) -> ScanResult:
     model = RiskModel(cfg.bias, cfg.weights, cfg.threshold)
     camp_model = RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold)
+    events = holder.pop()
     if "head" not in events.column_names:  # text features may have been computed upstream
-        events = add_text_features(events, progress)
+        events = engine.add_text_features(con, events, progress)
     matches = None
     if peer is not None:
         from distillwatch.intel.match import match_events
@@ -337,96 +369,90 @@ def run_scan(
         matches = match_events(events, peer.intel, peer.keyring)
     progress("templates")
     events, heads = add_template_ids(events)
-    tmp = tempfile.TemporaryDirectory(dir=work_dir) if work_dir else tempfile.TemporaryDirectory()
-    with tmp as tmpdir:
-        con = ibis.duckdb.connect(temp_directory=tmpdir, memory_limit=DUCKDB_MEMORY_LIMIT)
-        ev = prepare(con, events, cfg)
-        del events
-        progress("accounts")
-        acc_f = account_features(ev)
-        if matches is not None:
-            acc_f.update(matches.features(list(acc_f["subject"])))
-        acc_signals = build_signals(cfg.signal_params, campaign=False)
-        acc = score(acc_signals, acc_f, model)
-        if peer is not None:
-            _apply_peer_rule(acc, model, cfg)
+    ev = prepare(con, events, cfg, engine=engine)
+    del events
+    progress("accounts")
+    acc_f = account_features(ev)
+    if matches is not None:
+        acc_f.update(matches.features(list(acc_f["subject"])))
+    acc_signals = build_signals(cfg.signal_params, campaign=False)
+    acc = score(acc_signals, acc_f, model)
+    if peer is not None:
+        _apply_peer_rule(acc, model, cfg)
 
-        progress("graph")
-        ips = ev.select("ip").distinct().to_pyarrow().column("ip").combine_chunks()
-        prefixes = ibis.memtable(ip_prefix_table(ips))
-        attrs = account_attributes(ev, prefixes, cfg.hosting_asns)
-        edges_expr, weighted = link_pairs(
-            attrs,
-            cfg.link_weights,
-            max_sharing=int(cfg.graph.get("max_sharing", 200)),
-            rarity_k0=cfg.graph.get("rarity_k0", 12.0),
-        )
-        edges = edges_expr.to_pyarrow()
-        clusters = cluster_accounts(
-            edges,
-            min_edge_weight=cfg.graph.get("min_edge_weight", 0.45),
-            leiden_min_size=int(cfg.graph.get("leiden_min_size", 40)),
-            leiden_resolution=cfg.graph.get("leiden_resolution", 0.05),
-        )
-        member_rows = [
-            (a, f"K{int(lbl)}")
-            for a, lbl in zip(clusters.accounts, clusters.labels, strict=True)
-            if lbl >= 0
-        ]
-        members = pa.table(
-            {"account_id": [a for a, _ in member_rows], "subject": [s for _, s in member_rows]},
-            schema=pa.schema([("account_id", pa.string()), ("subject", pa.string())]),
-        )
-        camp_signals = build_signals(cfg.signal_params, campaign=True)
-        camp: Scored | None = None
-        if members.num_rows:
-            progress("campaigns")
-            strength = {f"K{k}": v for k, v in clusters.strength.items()}
-            camp_f = campaign_features(ev, members, acc_f, strength)
-            camp = score(camp_signals, camp_f, camp_model)
-            if peer is not None:
-                _apply_peer_rule(camp, camp_model, cfg)
-        if inspect is not None:
-            inspect(acc, camp, members)
-        if camp is not None:
-            # accounts chained to a risky cluster by a single coincidental edge
-            apart = _unrelated_blocks(ev, acc_f, members, edges, camp, camp_signals, cfg)
-            if apart:
-                keep = pc.invert(pc.is_in(members["account_id"], pa.array(sorted(apart))))
-                members = members.filter(keep)
-
-        flagged, final = _flags(acc, camp, members, model)
+    progress("graph")
+    ips = ev.select("ip").distinct().to_pyarrow().column("ip").combine_chunks()
+    prefixes = ibis.memtable(ip_prefix_table(ips))
+    attrs = account_attributes(ev, prefixes, cfg.hosting_asns)
+    edges_expr, weighted = link_pairs(
+        attrs,
+        cfg.link_weights,
+        max_sharing=int(cfg.graph.get("max_sharing", 200)),
+        rarity_k0=cfg.graph.get("rarity_k0", 12.0),
+    )
+    edges = edges_expr.to_pyarrow()
+    clusters = cluster_accounts(
+        edges,
+        min_edge_weight=cfg.graph.get("min_edge_weight", 0.45),
+        leiden_min_size=int(cfg.graph.get("leiden_min_size", 40)),
+        leiden_resolution=cfg.graph.get("leiden_resolution", 0.05),
+    )
+    member_rows = [
+        (a, f"K{int(lbl)}")
+        for a, lbl in zip(clusters.accounts, clusters.labels, strict=True)
+        if lbl >= 0
+    ]
+    members = pa.table(
+        {"account_id": [a for a, _ in member_rows], "subject": [s for _, s in member_rows]},
+        schema=pa.schema([("account_id", pa.string()), ("subject", pa.string())]),
+    )
+    camp_signals = build_signals(cfg.signal_params, campaign=True)
+    camp: Scored | None = None
+    if members.num_rows:
         progress("campaigns")
-        groups, merges = _campaign_groups(ev, acc, camp, members, edges, flagged, cfg)
-        by_member = _flag_members(acc.ids, groups, flagged, final, cfg)
-        flagged = flagged | by_member
-        camp2 = None
-        members2 = members_table(groups)
-        if members2.num_rows:
-            strength2 = group_strength(edges, groups)
-            camp2 = score(
-                camp_signals, campaign_features(ev, members2, acc_f, strength2), camp_model
-            )
-            if peer is not None:
-                _apply_peer_rule(camp2, camp_model, cfg)
-        result = _assemble(
-            ev,
-            acc,
-            acc_signals,
-            camp2,
-            camp_signals,
-            groups,
-            merges,
-            weighted,
-            model,
-            cfg,
-            ingest,
-            heads,
-            flagged,
-            final,
-            by_member,
-        )
-        con.disconnect()
+        strength = {f"K{k}": v for k, v in clusters.strength.items()}
+        camp_f = campaign_features(ev, members, acc_f, strength)
+        camp = score(camp_signals, camp_f, camp_model)
+        if peer is not None:
+            _apply_peer_rule(camp, camp_model, cfg)
+    if inspect is not None:
+        inspect(acc, camp, members)
+    if camp is not None:
+        # accounts chained to a risky cluster by a single coincidental edge
+        apart = _unrelated_blocks(ev, acc_f, members, edges, camp, camp_signals, cfg)
+        if apart:
+            keep = pc.invert(pc.is_in(members["account_id"], pa.array(sorted(apart))))
+            members = members.filter(keep)
+
+    flagged, final = _flags(acc, camp, members, model)
+    progress("campaigns")
+    groups, merges = _campaign_groups(ev, acc, camp, members, edges, flagged, cfg)
+    by_member = _flag_members(acc.ids, groups, flagged, final, cfg)
+    flagged = flagged | by_member
+    camp2 = None
+    members2 = members_table(groups)
+    if members2.num_rows:
+        strength2 = group_strength(edges, groups)
+        camp2 = score(camp_signals, campaign_features(ev, members2, acc_f, strength2), camp_model)
+        if peer is not None:
+            _apply_peer_rule(camp2, camp_model, cfg)
+    result = _assemble(
+        ev,
+        acc,
+        acc_signals,
+        camp2,
+        camp_signals,
+        groups,
+        merges,
+        weighted,
+        model,
+        cfg,
+        ingest,
+        heads,
+        flagged,
+        final,
+        by_member,
+    )
     return result
 
 
@@ -853,7 +879,7 @@ def _add_timelines(
         )
     )
     j = ev.select("account_id", "ts").join(mem, "account_id")
-    cell = ((j.ts.epoch_seconds().cast("int64") - j.t0) // j.width).name("cell")
+    cell = ((whole_seconds(j.ts) - j.t0) // j.width).name("cell")
     counts = j.group_by([j.cid, j.label, cell]).aggregate(n=j.count()).to_pyarrow()
     grid: dict[str, dict[str | None, list[int]]] = {}
     for r in counts.to_pylist():

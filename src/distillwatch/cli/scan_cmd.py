@@ -39,8 +39,40 @@ def scan(
         ),
     ] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Where the relational work runs: duckdb (embedded, default) or spark"
+            " (needs the spark extra and Java 17).",
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark master URL, e.g. local[2] or spark://host:7077 (default:"
+            " $DISTILLWATCH_SPARK_MASTER, else spark-submit's, else local[*]).",
+        ),
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option("--spark-conf", help="A Spark setting KEY=VALUE (repeatable)."),
+    ] = None,
+    incremental: Annotated[
+        Path | None,
+        typer.Option(
+            "--incremental",
+            help="State directory: read only input files not seen by earlier scans with this"
+            " state, and scan them together with the events kept from those scans.",
+        ),
+    ] = None,
 ) -> None:
-    """Rank accounts by extraction risk, group them into campaigns, explain each verdict."""
+    """Rank accounts by extraction risk, group them into campaigns, explain each verdict.
+
+    INPUT may be files, directories (read recursively, e.g. a Parquet data set
+    partitioned as date=YYYY-MM-DD/part-*.parquet) or quoted glob patterns.
+    """
     from distillwatch.cli.main import run_command
 
     run_command(
@@ -52,9 +84,29 @@ def scan(
             intel=intel,
             key_file=key_file,
             redact_prompts=redact_prompts,
+            engine=_engine(engine, spark_master, spark_conf or []),
+            incremental=incremental,
         ),
         debug=debug,
     )
+
+
+def _engine(name: str, master: str | None, conf: list[str]) -> Any:
+    """The engine the options ask for (nothing is started yet)."""
+    from distillwatch.engines import make_engine
+    from distillwatch.errors import UsageError
+
+    if name != "spark":
+        if master is not None or conf:
+            raise UsageError("--spark-master and --spark-conf need --engine spark")
+        return make_engine(name)
+    settings: dict[str, str] = {}
+    for item in conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--spark-conf {item!r}: write it as KEY=VALUE")
+        settings[key.strip()] = value.strip()
+    return make_engine("spark", master=master, conf=settings)
 
 
 def _peer_input(intel: Path | None, key_file: Path | None, console: Console) -> Any:
@@ -84,6 +136,8 @@ def _scan(
     intel: Path | None = None,
     key_file: Path | None = None,
     redact_prompts: bool = False,
+    engine: Any = None,
+    incremental: Path | None = None,
 ) -> None:
     from distillwatch.cli.main import make_out_dir
     from distillwatch.config import load_scan_config
@@ -96,7 +150,19 @@ def _scan(
     cfg = load_scan_config(config)
     peer = _peer_input(intel, key_file, console)
     started = time.perf_counter()
-    events, summary = load_events(inputs, out / "quarantine.jsonl", progress=not quiet)
+    if incremental is not None:
+        from distillwatch.ingest.incremental import load_incremental
+
+        events, summary, state = load_incremental(
+            inputs, incremental, out / "quarantine.jsonl", engine=engine, progress=not quiet
+        )
+        console.print(
+            f"incremental: {state.n_new_files} new file(s), {state.n_known_files} already in"
+            f" {incremental}; scanning {state.n_events:,} events in all",
+            highlight=False,
+        )
+    else:
+        events, summary = load_events(inputs, out / "quarantine.jsonl", progress=not quiet)
     console.print(
         f"read {summary.n_ok:,} events from {len(summary.sources)} file(s)"
         f" in {time.perf_counter() - started:.1f}s; {summary.n_quarantined:,} quarantined"
@@ -115,7 +181,15 @@ def _scan(
         # Hand the only reference to the pipeline, which frees the table once DuckDB has it.
         holder = [events]
         del events
-        result = run_scan(holder.pop(), summary, cfg, progress=progress, work_dir=out, peer=peer)
+        result = run_scan(
+            holder.pop(),
+            summary,
+            cfg,
+            progress=progress,
+            work_dir=out,
+            peer=peer,
+            engine=engine,
+        )
     paths = write_outputs(
         result,
         out,

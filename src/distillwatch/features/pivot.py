@@ -10,17 +10,19 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from distillwatch.features.clock import epoch_seconds
+
 
 def pivot_features(ev: ir.Table, *, settle_days: float = 1.0) -> ir.Table:
     """``subject, prior_n, after_n, new_after_n, pivot_share, pivot_lag_h`` per subject.
 
     ``pivot_lag_h`` is null for subjects that never used a new model.
     """
-    start = ev.ts.min().epoch_seconds()
-    models = ev.group_by("model").aggregate(model_first=ev.ts.min().epoch_seconds())
+    start = epoch_seconds(ev.ts.min())
+    models = ev.group_by("model").aggregate(model_first=epoch_seconds(ev.ts.min()))
     models = models.mutate(is_new=models.model_first > start.as_scalar() + settle_days * 86400)
     release = models.filter(models.is_new).model_first.min().as_scalar()
-    t = ev.select("subject", "model", _s=ev.ts.epoch_seconds()).join(models, "model")
+    t = ev.select("subject", "model", _s=epoch_seconds(ev.ts)).join(models, "model")
     agg = t.group_by("subject").aggregate(
         prior_n=(t._s < release).sum(),
         after_n=(t._s >= release).sum(),

@@ -16,6 +16,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from distillwatch.features.clock import epoch_seconds
+
 
 def provenance_features(ev: ir.Table, *, burst_minutes: int = 30) -> ir.Table:
     """``account_id, created_at, signup_channel, age_days, burst_size``.
@@ -26,12 +28,12 @@ def provenance_features(ev: ir.Table, *, burst_minutes: int = 30) -> ir.Table:
     acc = ev.group_by("account_id").aggregate(
         first_ts=ev.ts.min(),
         created_at=ev.account_created_at.min(),
-        signup_channel=ev.signup_channel.arbitrary(),
+        signup_channel=ev.signup_channel.min(),  # deterministic on every engine
     )
-    secs = acc.created_at.epoch_seconds()
+    secs = epoch_seconds(acc.created_at)
     acc = acc.mutate(
         _bucket=(secs / (burst_minutes * 60)).floor(),
-        age_days=(acc.first_ts.epoch_seconds() - secs).cast("float64") / 86400.0,
+        age_days=(epoch_seconds(acc.first_ts) - secs) / 86400.0,
     )
     w = ibis.window(group_by=[acc._bucket, acc.signup_channel])
     acc = acc.mutate(

@@ -18,10 +18,14 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from distillwatch.features.clock import epoch_seconds, micros_in_second
+
 
 def timing_features(ev: ir.Table, *, max_gap_s: float = 3600.0) -> ir.Table:
     """``account_id, n_gaps, gap_mean_s, gap_cv`` (coefficient of variation of gaps)."""
-    secs = ev.ts.epoch_seconds().cast("float64") + ev.ts.microsecond().cast("float64") / 1e6
+    # The fraction of the second enters twice (epoch_seconds already carries it), as it
+    # always has on DuckDB; kept so that results do not change with the engine.
+    secs = epoch_seconds(ev.ts) + micros_in_second(ev.ts).cast("float64") / 1e6
     with_gap = ev.select("account_id", "ts", _t=secs)
     w = ibis.window(group_by=with_gap.account_id, order_by=with_gap.ts)
     with_gap = with_gap.mutate(gap=with_gap._t - with_gap._t.lag().over(w))
