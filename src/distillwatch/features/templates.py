@@ -184,7 +184,11 @@ def byte_flags(texts: pa.Array) -> np.ndarray:
 
     Bytes are looked up in pairs, so a row may also see the class of its neighbour's
     first or last byte: the flags can only over-report, which costs a wasted regex pass
-    on that row, never a missed one.
+    on that row, never a missed one. ``HAS_CJK``, which changes a row's tokens, is exact.
+
+    >>> text = pa.array(["ab", "\u4e2d", "cd"])  # a Han character between two ASCII rows
+    >>> ((byte_flags(text) & HAS_CJK) > 0).tolist()
+    [False, True, False]
     """
     offsets, data = string_buffers(texts)
     pairs = data[: len(data) // 2 * 2].view(np.uint16)
@@ -200,6 +204,12 @@ def byte_flags(texts: pa.Array) -> np.ndarray:
     # reduceat runs up to the next row's first pair; the row's last pair may be that one
     flags[nonempty] = np.bitwise_or.reduceat(per_pair, starts[nonempty])
     flags[nonempty] |= per_pair[stops[nonempty] - 1]
+    # HAS_CJK is a feature, not only a hint to run a rule: it must be exact, or a row's
+    # tokens would depend on its neighbours in the batch. Re-check the few rows flagged.
+    for row in np.flatnonzero(flags & HAS_CJK):
+        own = data[offsets[row] : offsets[row + 1]]
+        if not (_LUT[own] & HAS_CJK).any():
+            flags[row] &= ~np.uint16(HAS_CJK)
     return flags
 
 
