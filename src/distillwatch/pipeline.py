@@ -59,6 +59,7 @@ from distillwatch.features.subject import subject_features
 from distillwatch.features.templates import template_clusters
 from distillwatch.features.text import text_features
 from distillwatch.features.timing import timing_features
+from distillwatch.ingest.spool import SEQ, Spool
 from distillwatch.results import (
     AccountVerdict,
     BehaviourEvidence,
@@ -160,6 +161,39 @@ def add_template_ids(events: pa.Table, seed: int = 0) -> tuple[pa.Table, Templat
     return events, {"h": head_names, "t": tail_names}
 
 
+def spooled_events(con: Any, spool: Spool, seed: int = 0) -> tuple[ir.Table, TemplateNames, int]:
+    """The spooled events as a table of *con* (DuckDB reads the Parquet files; duplicates
+    dropped, first in input order kept), with the template ids :func:`add_template_ids`
+    gives the same events in memory, the template names and the number of duplicates.
+
+    Template clusters are computed on the distinct heads and tails, in order of first
+    appearance, exactly as the in-memory path does; only those distinct values come into
+    Python.
+    """
+    raw = con.read_parquet(spool.pattern)
+    first = ibis.row_number().over(group_by=raw.request_id, order_by=raw[SEQ])
+    ranked = raw.mutate(_first=first)
+    events = con.create_table(
+        "spooled", ranked.filter(ranked._first == 0).drop("_first"), overwrite=True
+    )
+    n_kept = int(events.count().to_pyarrow().as_py())
+    names: TemplateNames = {}
+    for part, short in (("head", "h"), ("tail", "t")):
+        key = events[part].fill_null("")
+        firsts = (
+            events.mutate(_k=key)
+            .group_by("_k")
+            .aggregate(_at=events[SEQ].min())
+            .order_by("_at")
+            .to_pyarrow()
+            .column("_k")
+        )
+        ids, names[short] = _cluster_column(firsts, seed)
+        mapping = ibis.memtable(pa.table({f"_{part}_key": firsts, f"{part}_tid": ids}))
+        events = events.left_join(mapping, key == mapping[f"_{part}_key"]).drop(f"_{part}_key")
+    return events.order_by(SEQ).drop(SEQ), names, spool.n_rows - n_kept
+
+
 def model_limits(ev: ir.Table, overrides: dict[str, float]) -> ir.Table:
     """Reference output limit per model: configured, else the 99th percentile requested."""
     seen = (
@@ -177,7 +211,7 @@ def model_limits(ev: ir.Table, overrides: dict[str, float]) -> ir.Table:
 
 
 def prepare(
-    con: Any, events: pa.Table, cfg: ScanConfig, *, engine: Engine | None = None
+    con: Any, events: pa.Table | ir.Table, cfg: ScanConfig, *, engine: Engine | None = None
 ) -> ir.Table:
     """Copy the enriched events into the engine once, with the derived columns features read.
 
@@ -185,7 +219,10 @@ def prepare(
     caller can free it as soon as this returns.
     """
     engine = engine if engine is not None else DuckDBEngine()
-    raw = engine.events_table(con, events.drop_columns(["extra"]))
+    if isinstance(events, pa.Table):
+        raw = engine.events_table(con, events.drop_columns(["extra"]))
+    else:  # already a table of the engine (spooled events)
+        raw = events.drop("extra")
     limits = model_limits(raw, dict(cfg.extra.get("model_limits", {})))
     joined = raw.left_join(limits, raw.model == limits.model)
     ev = joined.select(
@@ -316,7 +353,7 @@ def _display_value(kind: str, value: str, heads: TemplateNames) -> str:
 
 
 def run_scan(
-    events: pa.Table,
+    events: pa.Table | Spool,
     ingest: IngestSummary,
     cfg: ScanConfig,
     *,
@@ -326,7 +363,9 @@ def run_scan(
     peer: PeerInput | None = None,
     engine: Engine | None = None,
 ) -> ScanResult:
-    """Detect extraction in ``events`` (canonical schema) and return the verdicts.
+    """Detect extraction in ``events`` (canonical schema, in memory; or a
+    :class:`~distillwatch.ingest.spool.Spool` of Parquet files, with their text features,
+    for inputs larger than memory: DuckDB reads them and spills) and return the verdicts.
 
     ``inspect``, if given, receives the account scores, the cluster scores and the cluster
     membership table before verdicts are assembled (used to fit the risk model). ``peer``
@@ -349,7 +388,7 @@ def run_scan(
 def _scan(
     con: Any,
     engine: Engine,
-    holder: list[pa.Table],
+    holder: list[pa.Table | Spool],
     ingest: IngestSummary,
     cfg: ScanConfig,
     progress: Progress,
@@ -359,17 +398,31 @@ def _scan(
     model = RiskModel(cfg.bias, cfg.weights, cfg.threshold)
     camp_model = RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold)
     events = holder.pop()
-    if "head" not in events.column_names:  # text features may have been computed upstream
-        events = engine.add_text_features(con, events, progress)
     matches = None
-    if peer is not None:
-        from distillwatch.intel.match import match_events
+    if isinstance(events, Spool):  # larger than memory: the engine reads the Parquet files
+        if engine.name != "duckdb":
+            raise ConfigError("spooled events are scanned on DuckDB only; drop --spool")
+        progress("templates")
+        spooled, heads, ingest.n_duplicates = spooled_events(con, events)
+        ingest.n_ok = events.n_rows - ingest.n_duplicates
+        if peer is not None:
+            from distillwatch.intel.match import REQUIRED, match_events
 
-        progress("intel")
-        matches = match_events(events, peer.intel, peer.keyring)
-    progress("templates")
-    events, heads = add_template_ids(events)
-    ev = prepare(con, events, cfg, engine=engine)
+            progress("intel")
+            needed = [*REQUIRED, "head", "tail"]
+            matches = match_events(spooled.select(needed).to_pyarrow(), peer.intel, peer.keyring)
+        ev = prepare(con, spooled, cfg, engine=engine)
+    else:
+        if "head" not in events.column_names:  # text features may have been computed upstream
+            events = engine.add_text_features(con, events, progress)
+        if peer is not None:
+            from distillwatch.intel.match import match_events
+
+            progress("intel")
+            matches = match_events(events, peer.intel, peer.keyring)
+        progress("templates")
+        events, heads = add_template_ids(events)
+        ev = prepare(con, events, cfg, engine=engine)
     del events
     progress("accounts")
     acc_f = account_features(ev)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,6 +11,9 @@ import typer
 from rich.console import Console
 
 from distillwatch.cli.main import IntelOption, KeyFileOption, intel_pair
+
+#: inputs of at least this many bytes (as stored, compressed or not) are spooled to Parquet
+SPOOL_MIN_BYTES = 256 << 20
 
 STAGES = {
     "text": "reading prompts",
@@ -67,6 +71,15 @@ def scan(
             " state, and scan them together with the events kept from those scans.",
         ),
     ] = None,
+    spool: Annotated[
+        bool | None,
+        typer.Option(
+            "--spool/--in-memory",
+            help="Stream the events to Parquet files under --out and let DuckDB read them"
+            " (bounded memory, for inputs larger than memory), or hold them in memory."
+            f" Default: spool when the input files hold {SPOOL_MIN_BYTES >> 20} MiB or more.",
+        ),
+    ] = None,
 ) -> None:
     """Rank accounts by extraction risk, group them into campaigns, explain each verdict.
 
@@ -86,6 +99,7 @@ def scan(
             redact_prompts=redact_prompts,
             engine=_engine(engine, spark_master, spark_conf or []),
             incremental=incremental,
+            spool=spool,
         ),
         debug=debug,
     )
@@ -138,6 +152,7 @@ def _scan(
     redact_prompts: bool = False,
     engine: Any = None,
     incremental: Path | None = None,
+    spool: bool | None = None,
 ) -> None:
     from distillwatch.cli.main import make_out_dir
     from distillwatch.config import load_scan_config
@@ -150,6 +165,7 @@ def _scan(
     cfg = load_scan_config(config)
     peer = _peer_input(intel, key_file, console)
     started = time.perf_counter()
+    spooled = False
     if incremental is not None:
         from distillwatch.ingest.incremental import load_incremental
 
@@ -161,12 +177,35 @@ def _scan(
             f" {incremental}; scanning {state.n_events:,} events in all",
             highlight=False,
         )
+    elif spooled := _spooling(spool, inputs, engine, incremental):
+        from distillwatch.features.text import with_text_features
+        from distillwatch.ingest.spool import spool_events
+
+        events = spool_events(
+            inputs,
+            out / "quarantine.jsonl",
+            out / "spool",
+            transform=with_text_features,
+            workers=os.cpu_count() or 1,
+            progress=not quiet,
+        )
+        summary = events.summary
+        console.print(
+            f"spooled {events.n_rows:,} events with their text features to {events.directory}"
+            f" ({len(events.files)} Parquet files)",
+            highlight=False,
+        )
     else:
         events, summary = load_events(inputs, out / "quarantine.jsonl", progress=not quiet)
+    dropped = (
+        "duplicate request ids are dropped while scanning"
+        if spooled
+        else f"{summary.n_duplicates:,} duplicate request ids dropped"
+    )
     console.print(
         f"read {summary.n_ok:,} events from {len(summary.sources)} file(s)"
         f" in {time.perf_counter() - started:.1f}s; {summary.n_quarantined:,} quarantined"
-        f", {summary.n_duplicates:,} duplicate request ids dropped"
+        f", {dropped}"
     )
     for reason, count in summary.quarantined.most_common():
         console.print(f"  quarantined {count:,} x {reason}", highlight=False)
@@ -190,6 +229,10 @@ def _scan(
             peer=peer,
             engine=engine,
         )
+    if spooled:  # the Parquet copy of the input served the scan; the results stand alone
+        import shutil
+
+        shutil.rmtree(out / "spool", ignore_errors=True)
     paths = write_outputs(
         result,
         out,
@@ -199,6 +242,29 @@ def _scan(
     if not quiet:
         print_summary(result, Console(), paths["report.html"])
         console.print(f"scan took {time.perf_counter() - started:.1f}s")
+
+
+def _spooling(
+    spool: bool | None, inputs: list[Path], engine: Any, incremental: Path | None
+) -> bool:
+    """Whether to stream the events to Parquet (``--spool``) instead of memory."""
+    name = getattr(engine, "name", "duckdb")
+    if spool and (name != "duckdb" or incremental is not None):
+        from distillwatch.errors import UsageError
+
+        raise UsageError("--spool works with the duckdb engine and without --incremental")
+    if spool is not None:
+        return spool
+    if name != "duckdb" or incremental is not None:
+        return False
+    from distillwatch.errors import DistillwatchError
+    from distillwatch.ingest.discover import discover
+
+    try:
+        files, _ = discover(inputs)
+    except DistillwatchError:  # reading the inputs reports it, with its own message
+        return False
+    return sum(f.size for f in files) >= SPOOL_MIN_BYTES
 
 
 def register(app: typer.Typer) -> None:
