@@ -161,10 +161,13 @@ def add_template_ids(events: pa.Table, seed: int = 0) -> tuple[pa.Table, Templat
     return events, {"h": head_names, "t": tail_names}
 
 
-def spooled_events(con: Any, spool: Spool, seed: int = 0) -> tuple[ir.Table, TemplateNames, int]:
-    """The spooled events as a table of *con* (DuckDB reads the Parquet files; duplicates
-    dropped, first in input order kept), with the template ids :func:`add_template_ids`
-    gives the same events in memory, the template names and the number of duplicates.
+def spooled_events(
+    con: Any, spool: Spool, seed: int = 0, *, engine: Engine | None = None
+) -> tuple[ir.Table, TemplateNames, int]:
+    """The spooled events as a table of *con* (the engine reads the Parquet files, which
+    must be where it can see them; duplicates dropped, first in input order kept), with
+    the template ids :func:`add_template_ids` gives the same events in memory, the
+    template names and the number of duplicates.
 
     Template clusters are computed on the distinct heads and tails, in order of first
     appearance, exactly as the in-memory path does; only those distinct values come into
@@ -173,9 +176,8 @@ def spooled_events(con: Any, spool: Spool, seed: int = 0) -> tuple[ir.Table, Tem
     raw = con.read_parquet(spool.pattern)
     first = ibis.row_number().over(group_by=raw.request_id, order_by=raw[SEQ])
     ranked = raw.mutate(_first=first)
-    events = con.create_table(
-        "spooled", ranked.filter(ranked._first == 0).drop("_first"), overwrite=True
-    )
+    engine = engine if engine is not None else DuckDBEngine()
+    events = engine.materialize(con, "spooled", ranked.filter(ranked._first == 0).drop("_first"))
     n_kept = int(events.count().to_pyarrow().as_py())
     names: TemplateNames = {}
     for part, short in (("head", "h"), ("tail", "t")):
@@ -400,10 +402,8 @@ def _scan(
     events = holder.pop()
     matches = None
     if isinstance(events, Spool):  # larger than memory: the engine reads the Parquet files
-        if engine.name != "duckdb":
-            raise ConfigError("spooled events are scanned on DuckDB only; drop --spool")
         progress("templates")
-        spooled, heads, ingest.n_duplicates = spooled_events(con, events)
+        spooled, heads, ingest.n_duplicates = spooled_events(con, events, engine=engine)
         ingest.n_ok = events.n_rows - ingest.n_duplicates
         if peer is not None:
             from distillwatch.intel.match import REQUIRED, match_events

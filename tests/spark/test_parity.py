@@ -71,3 +71,25 @@ def _risks(path: Path) -> dict[str, float]:
     out = {"a:" + a["account_id"]: float(a["risk"]) for a in result["accounts"]}
     out.update({"c:" + c["campaign_id"]: float(c["risk"]) for c in result["campaigns"]})
     return out
+
+
+def test_spark_reads_the_spool_with_the_same_verdicts(tiny_traffic: Path, tmp_path: Path) -> None:
+    """``--spool`` on Spark: the Parquet files the ingest streamed are read by Spark."""
+    need_spark()
+    duck, spark = tmp_path / "duckdb", tmp_path / "spark"
+    run_cli("scan", str(tiny_traffic), "--out", str(duck), "-q", "--in-memory")
+    run_cli(
+        "scan",
+        str(tiny_traffic),
+        "--out",
+        str(spark),
+        "-q",
+        "--spool",
+        "--engine",
+        "spark",
+        "--spark-master",
+        MASTER,
+        *[a for k, v in SMALL_INPUT_CONF.items() for a in ("--spark-conf", f"{k}={v}")],
+    )
+    _compare(duck / "accounts.csv", spark / "accounts.csv", "account_id")
+    _compare(duck / "campaigns.csv", spark / "campaigns.csv", "campaign_id")

@@ -248,14 +248,13 @@ def _spooling(
     spool: bool | None, inputs: list[Path], engine: Any, incremental: Path | None
 ) -> bool:
     """Whether to stream the events to Parquet (``--spool``) instead of memory."""
-    name = getattr(engine, "name", "duckdb")
-    if spool and (name != "duckdb" or incremental is not None):
+    if spool and incremental is not None:
         from distillwatch.errors import UsageError
 
-        raise UsageError("--spool works with the duckdb engine and without --incremental")
+        raise UsageError("--spool and --incremental do not go together; drop one")
     if spool is not None:
         return spool
-    if name != "duckdb" or incremental is not None:
+    if incremental is not None:
         return False
     from distillwatch.errors import DistillwatchError
     from distillwatch.ingest.discover import discover
