@@ -174,11 +174,14 @@ def spooled_events(
     Python.
     """
     raw = con.read_parquet(spool.pattern)
-    first = ibis.row_number().over(group_by=raw.request_id, order_by=raw[SEQ])
-    ranked = raw.mutate(_first=first)
+    # the first seq of each request id, kept as a small table (two columns): the wide rows
+    # are never sorted, and only the join below reads them
     engine = engine if engine is not None else DuckDBEngine()
-    events = engine.materialize(con, "spooled", ranked.filter(ranked._first == 0).drop("_first"))
-    n_kept = int(events.count().to_pyarrow().as_py())
+    firsts_seq = engine.materialize(
+        con, "spool_first", raw.group_by("request_id").aggregate(_keep=raw[SEQ].min())
+    )
+    n_kept = int(firsts_seq.count().to_pyarrow().as_py())
+    events = raw.semi_join(firsts_seq, raw[SEQ] == firsts_seq._keep)
     names: TemplateNames = {}
     for part, short in (("head", "h"), ("tail", "t")):
         key = events[part].fill_null("")
@@ -193,7 +196,8 @@ def spooled_events(
         ids, names[short] = _cluster_column(firsts, seed)
         mapping = ibis.memtable(pa.table({f"_{part}_key": firsts, f"{part}_tid": ids}))
         events = events.left_join(mapping, key == mapping[f"_{part}_key"]).drop(f"_{part}_key")
-    return events.order_by(SEQ).drop(SEQ), names, spool.n_rows - n_kept
+    # not materialised here: prepare() stores the events once
+    return events.drop(SEQ), names, spool.n_rows - n_kept
 
 
 def model_limits(ev: ir.Table, overrides: dict[str, float]) -> ir.Table:
