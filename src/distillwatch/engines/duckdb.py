@@ -43,6 +43,7 @@ class DuckDBEngine:
         # A database file in the scan's work directory, not an in-memory one: tables beyond
         # the memory limit then live compressed on disk (the 10M-event spooled scan spilled
         # over 37 GB of uncompressed blocks from an in-memory database).
+        work_dir.mkdir(parents=True, exist_ok=True)
         return ibis.duckdb.connect(
             database=str(work_dir / "scan.duckdb"),
             temp_directory=str(work_dir),
