@@ -17,7 +17,7 @@ import hashlib
 import json
 from typing import Any
 
-__all__ = ["GENESIS", "canonical", "entry_hash"]
+__all__ = ["GENESIS", "canonical", "entry_hash", "link_problem"]
 
 #: the ``prev_hash`` of the first entry of every chain
 GENESIS = "0" * 64
@@ -35,3 +35,30 @@ def canonical(entry: dict[str, Any]) -> str:
 def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
     """``sha256(prev_hash + canonical_json(entry))`` as hex."""
     return hashlib.sha256((prev_hash + canonical(entry)).encode("utf-8")).hexdigest()
+
+
+def link_problem(
+    expected_seq: int,
+    prev_hash: str,
+    seq: int,
+    stored_prev_hash: str,
+    stored_hash: str,
+    entry: dict[str, Any],
+) -> tuple[str, int] | None:
+    """Why a stored entry does not continue the chain, and the seq concerned (None when it
+    does): the entry *expected_seq* is missing, the entry does not follow the one before
+    (whose hash is *prev_hash*), or it was altered (its hash no longer matches *entry*).
+
+    >>> good = entry_hash(GENESIS, {"seq": 1})
+    >>> link_problem(1, GENESIS, 1, GENESIS, good, {"seq": 1}) is None
+    True
+    >>> link_problem(1, GENESIS, 2, GENESIS, good, {"seq": 2})
+    ('entry 1 is missing (next is 2)', 1)
+    """
+    if seq != expected_seq:
+        return f"entry {expected_seq} is missing (next is {seq})", expected_seq
+    if stored_prev_hash != prev_hash:
+        return f"entry {seq} does not follow the one before", seq
+    if entry_hash(prev_hash, entry) != stored_hash:
+        return f"entry {seq} was altered after it was written", seq
+    return None

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from distillwatch.hashchain import GENESIS, entry_hash
+from distillwatch.hashchain import GENESIS, entry_hash, link_problem
 
 __all__ = [
     "DECIDE",
@@ -161,15 +161,11 @@ def verify_chain(
     unseen = dict(decisions)
     for entry in entries:
         count += 1
-        if entry.seq != expected:
-            problem = f"entry {expected} is missing (next is {entry.seq})"
-            return ChainReport(False, count, prev, problem, expected)
-        if entry.prev_hash != prev:
-            problem = f"entry {entry.seq} does not follow the one before"
-            return ChainReport(False, count, prev, problem, entry.seq)
-        if entry_hash(prev, entry.fields()) != entry.hash:
-            problem = f"entry {entry.seq} was altered after it was written"
-            return ChainReport(False, count, prev, problem, entry.seq)
+        broken = link_problem(
+            expected, prev, entry.seq, entry.prev_hash, entry.hash, entry.fields()
+        )
+        if broken is not None:
+            return ChainReport(False, count, prev, *broken)
         if entry.action == DECIDE:
             decision_id = entry.detail.get("decision_id")
             row = unseen.pop(decision_id, None) if isinstance(decision_id, int) else None

@@ -63,7 +63,14 @@ from distillwatch.cases.model import DECISIONS, SUBJECT_KINDS, Decision
 from distillwatch.errors import OutputError, UsageError
 from distillwatch.hashchain import canonical
 
-__all__ = ["MAX_ID", "MAX_NOTE", "CaseStore", "open_case_store"]
+__all__ = [
+    "MAX_ID",
+    "MAX_NOTE",
+    "CaseStore",
+    "make_case_engine",
+    "open_case_store",
+    "store_url",
+]
 
 #: longest scan id, subject id, analyst or actor name accepted
 MAX_ID = 200
@@ -128,7 +135,8 @@ class AuditHeadRow(Base):
 # ---------------------------------------------------------------- engine
 
 
-def _url(path_or_url: str | Path) -> str:
+def store_url(path_or_url: str | Path) -> str:
+    """The SQLAlchemy URL of a case store: a plain path means a SQLite file."""
     text = str(path_or_url)
     return text if "://" in text else f"sqlite:///{Path(text).expanduser()}"
 
@@ -147,7 +155,9 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def _make_engine(url: str) -> Engine:
+def make_case_engine(url: str) -> Engine:
+    """An engine for the case store at *url* (SQLite: WAL, busy timeout, and
+    ``BEGIN IMMEDIATE`` for writes marked ``case_write``); UsageError for a bad URL."""
     try:
         if url.startswith("sqlite"):
             memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -177,7 +187,7 @@ def open_case_store(path_or_url: str | Path, *, create: bool = True) -> CaseStor
 
     Raises :class:`~distillwatch.errors.UsageError` when it cannot be opened.
     """
-    url = _url(path_or_url)
+    url = store_url(path_or_url)
     if not create and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         file = Path(url.removeprefix("sqlite:///"))
         if not file.is_file():
@@ -185,7 +195,7 @@ def open_case_store(path_or_url: str | Path, *, create: bool = True) -> CaseStor
                 f"no case store at {file}: check --db, or record a decision first "
                 "(`distillwatch cases decide ...`)"
             )
-    engine = _make_engine(url)
+    engine = make_case_engine(url)
     try:
         Base.metadata.create_all(engine)
         with Session(engine) as session, session.begin():

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, delete, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
 from distillwatch.errors import ConsoleError
 from distillwatch.hub.auth import hash_token
@@ -38,16 +37,6 @@ analysts_table = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created", DateTime(timezone=True), nullable=False),
 )
-
-
-def db_url(path_or_url: str | Path) -> str:
-    """A SQLAlchemy URL for a case store path (``sqlite:///path``) or URL (kept).
-
-    >>> db_url("cases.db")
-    'sqlite:///cases.db'
-    """
-    text = str(path_or_url)
-    return text if "://" in text else f"sqlite:///{text}"
 
 
 @dataclass(frozen=True)
@@ -118,19 +107,15 @@ class AnalystStore:
 
 
 def open_analysts(path_or_url: str | Path) -> AnalystStore:
-    """The analysts table of the case store at *path_or_url* (created if missing)."""
-    url = db_url(path_or_url)
-    memory = url in ("sqlite://", "sqlite:///:memory:")
+    """The analysts table of the case store at *path_or_url* (created if missing), on an
+    engine set up as the case store's own (:func:`~distillwatch.cases.store.make_case_engine`)."""
+    from distillwatch.cases.store import make_case_engine, store_url
+
+    engine = make_case_engine(store_url(path_or_url))
     try:
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30}
-            if url.startswith("sqlite")
-            else {},
-            poolclass=StaticPool if memory else None,
-        )
         _meta.create_all(engine)
     except SQLAlchemyError as exc:
+        engine.dispose()
         raise ConsoleError(
             f"cannot open the case store {path_or_url}: {str(exc).splitlines()[0]}; "
             "check the path and that its directory exists"

@@ -12,7 +12,6 @@ Routes: ``/campaigns`` (list with sort and filters), ``/campaigns/{id}``,
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -67,7 +66,6 @@ class _State:
     intel_problem: str = ""
     accounts: dict[str, Any] = field(default_factory=dict)
     campaigns: dict[str, Any] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class _Denied(Exception):

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from distillwatch.cases.model import DECISIONS, Decision
+from distillwatch.console.share import SHARE_LEVELS
 from distillwatch.outputs.fmt import fmt_risk, human_time
 from distillwatch.outputs.html import Html, esc, facts, join, table, tag
 from distillwatch.outputs.report import CSS, flag_badge, signals_section
@@ -23,6 +23,7 @@ from distillwatch.outputs.svg import timeline_chart
 from distillwatch.results import AccountVerdict, CampaignVerdict, Timeline
 
 if TYPE_CHECKING:
+    from distillwatch.cases.audit import AuditEntry, ChainReport
     from distillwatch.console.share import SharePlan
 
 CONSOLE_CSS = """
@@ -435,7 +436,7 @@ def campaign_page(
 ) -> Html:
     share = tag(
         "form",
-        tag("label", "TLP", _select("tlp", _share_levels(), "amber")),
+        tag("label", "TLP", _select("tlp", SHARE_LEVELS, "amber")),
         tag("button", "Preview share", type="submit"),
         method="get",
         action=campaign_href(camp.campaign_id) + "/share",
@@ -516,12 +517,6 @@ def account_page(
     )
 
 
-def _share_levels() -> tuple[str, ...]:
-    from distillwatch.console.share import SHARE_LEVELS
-
-    return SHARE_LEVELS
-
-
 def share_page(
     camp: CampaignVerdict,
     plan: SharePlan,
@@ -540,7 +535,7 @@ def share_page(
     )
     levels = tag(
         "form",
-        tag("label", "TLP", _select("tlp", _share_levels(), plan.tlp)),
+        tag("label", "TLP", _select("tlp", SHARE_LEVELS, plan.tlp)),
         tag("button", "Preview again", type="submit"),
         method="get",
         class_="filters",
@@ -638,31 +633,24 @@ def intel_page(intel: Any, matches: Sequence[AccountVerdict], problem: str) -> H
     return join(parts)
 
 
-def audit_page(entries: Sequence[Any], report: Any) -> Html:
+def audit_page(entries: Sequence[AuditEntry], report: ChainReport) -> Html:
     """The audit trail, newest first, and whether its hash chain holds."""
     state = (
         flash(f"Hash chain intact: {report.entries} entries, head {report.head_hash[:16]}…")
         if report.ok
         else flash(f"Hash chain BROKEN: {report.problem}", error=True)
     )
-    rows = []
-    for e in reversed(list(entries)):
-        d = e if isinstance(e, dict) else e.__dict__
-        detail = d.get("detail", "")
-        rows.append(
-            (
-                d.get("seq", ""),
-                _ts(d.get("ts", "")),
-                d.get("actor", ""),
-                d.get("action", ""),
-                d.get("subject", ""),
-                tag("code", detail if isinstance(detail, str) else json.dumps(detail)),
-                tag("code", str(d.get("hash", ""))[:12]),
-            )
+    rows = [
+        (
+            e.seq,
+            e.ts,
+            e.actor,
+            e.action,
+            e.subject,
+            tag("code", json.dumps(e.detail)),
+            tag("code", e.hash[:12]),
         )
+        for e in reversed(entries)
+    ]
     head = ["seq", "when", "who", "action", "subject", "detail", "hash"]
     return join([state, table(head, rows, class_="audit")])
-
-
-def _ts(value: Any) -> str:
-    return human_time(value) if isinstance(value, datetime) else str(value)

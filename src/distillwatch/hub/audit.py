@@ -30,6 +30,7 @@ from sqlalchemy import select
 from distillwatch.hashchain import GENESIS as GENESIS
 from distillwatch.hashchain import canonical as canonical
 from distillwatch.hashchain import entry_hash as entry_hash
+from distillwatch.hashchain import link_problem
 from distillwatch.hub.storage import AuditHeadRow, AuditRow, HubStore, format_us, now_us
 
 _BATCH = 2000
@@ -131,30 +132,11 @@ def verify_chain(store: HubStore) -> ChainReport:
         try:
             for row in result.scalars():
                 count += 1
-                if row.seq != expected:
-                    return ChainReport(
-                        False,
-                        count,
-                        prev,
-                        f"entry {expected} is missing (next is {row.seq})",
-                        expected,
-                    )
-                if row.prev_hash != prev:
-                    return ChainReport(
-                        False,
-                        count,
-                        prev,
-                        f"entry {row.seq} does not follow the one before",
-                        row.seq,
-                    )
-                if entry_hash(prev, _fields(row)) != row.hash:
-                    return ChainReport(
-                        False,
-                        count,
-                        prev,
-                        f"entry {row.seq} was altered after it was written",
-                        row.seq,
-                    )
+                broken = link_problem(
+                    expected, prev, row.seq, row.prev_hash, row.hash, _fields(row)
+                )
+                if broken is not None:
+                    return ChainReport(False, count, prev, *broken)
                 prev, expected = row.hash, expected + 1
         finally:
             result.close()
