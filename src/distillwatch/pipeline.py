@@ -221,14 +221,18 @@ def prepare(
 ) -> ir.Table:
     """Copy the enriched events into the engine once, with the derived columns features read.
 
+    The prompt texts are not copied: features read what the text step derived from them,
+    and the few sample prompts a report shows are looked up by request id
+    (:func:`prompt_texts`). At 10M events the prompts are three quarters of the bytes.
+
     On DuckDB (the default) the Arrow table is read in place (no intermediate copy), so the
     caller can free it as soon as this returns.
     """
     engine = engine if engine is not None else DuckDBEngine()
     if isinstance(events, pa.Table):
-        raw = engine.events_table(con, events.drop_columns(["extra"]))
+        raw = engine.events_table(con, events.drop_columns(["extra", "prompt"]))
     else:  # already a table of the engine (spooled events)
-        raw = events.drop("extra")
+        raw = events.drop("extra", "prompt")
     limits = model_limits(raw, dict(cfg.extra.get("model_limits", {})))
     joined = raw.left_join(limits, raw.model == limits.model)
     ev = joined.select(
@@ -416,6 +420,8 @@ def _scan(
             needed = [*REQUIRED, "head", "tail"]
             matches = match_events(spooled.select(needed).to_pyarrow(), peer.intel, peer.keyring)
         ev = prepare(con, spooled, cfg, engine=engine)
+        # read back from the spool for the few samples (no copy of the texts)
+        prompts = con.read_parquet(events.pattern).select("request_id", "prompt", SEQ)
     else:
         if "head" not in events.column_names:  # text features may have been computed upstream
             events = engine.add_text_features(con, events, progress)
@@ -427,6 +433,9 @@ def _scan(
         progress("templates")
         events, heads = add_template_ids(events)
         ev = prepare(con, events, cfg, engine=engine)
+        prompts = engine.materialize(
+            con, "prompts", engine.events_table(con, events.select(["request_id", "prompt"]))
+        )
     del events
     progress("accounts")
     acc_f = account_features(ev)
@@ -510,6 +519,7 @@ def _scan(
         final,
         by_member,
     )
+    _add_samples(ev, prompts, result.campaigns)
     return result
 
 
@@ -603,7 +613,9 @@ def _unrelated_blocks(
     rule = _same_operator(cfg)
     sims = {
         (x.left, x.right): x.similarity
-        for x in similar_pairs(template_profiles(ev, groups), rule.floor)
+        for x in similar_pairs(
+            template_profiles(ev, groups), rule.floor, only=[(n, "~" + n) for n in blocks]
+        )
     }
     apart: set[str] = set()
     for name, accs in blocks.items():
@@ -771,7 +783,6 @@ def _assemble(
             )
         )
     campaigns.sort(key=lambda c: (-c.risk, c.campaign_id))
-    _add_samples(ev, campaigns)
     _add_artifacts(ev, campaigns, cfg)
     requests = {a: int(nreq[i]) for a, i in acc_index.items()}
     _add_timelines(ev, campaigns[:TIMELINE_CAMPAIGNS], requests)
@@ -874,23 +885,51 @@ def _add_artifacts(ev: ir.Table, campaigns: list[CampaignVerdict], cfg: ScanConf
         c.payment_fingerprints = art.payment_fingerprints
 
 
-def _add_samples(ev: ir.Table, campaigns: list[CampaignVerdict], per: int = 5) -> None:
+def _add_samples(
+    ev: ir.Table, prompts: ir.Table, campaigns: list[CampaignVerdict], per: int = 5
+) -> None:
+    """Up to *per* prompts of each campaign, those showing extraction intent first, then
+    the earliest (ties by request id, so every engine picks the same)."""
     if not campaigns:
         return
     rows = [(a, c.campaign_id) for c in campaigns for a in c.account_ids]
     mem = ibis.memtable(pa.table({"account_id": [a for a, _ in rows], "cid": [c for _, c in rows]}))
     j = ev.select(
-        "account_id", "prompt", "ts", "intent_cot", "intent_reveal", "intent_rubric", "intent_synth"
+        "account_id",
+        "request_id",
+        "ts",
+        "intent_cot",
+        "intent_reveal",
+        "intent_rubric",
+        "intent_synth",
     ).join(mem, "account_id")
     intent = (j.intent_cot | j.intent_reveal | j.intent_rubric | j.intent_synth).cast("int8")
-    w = ibis.window(group_by=j.cid, order_by=[ibis.desc(intent), j.ts])
+    w = ibis.window(group_by=j.cid, order_by=[ibis.desc(intent), j.ts, j.request_id])
     ranked = j.mutate(_r=ibis.row_number().over(w))
-    picked = ranked.filter(ranked._r < per).select("cid", "prompt").to_pyarrow().to_pylist()
+    picked = ranked.filter(ranked._r < per).order_by(["cid", "_r"]).select("cid", "request_id")
+    picked_rows = picked.to_pyarrow().to_pylist()
+    texts = prompt_texts(prompts, [r["request_id"] for r in picked_rows])
     by_cid: dict[str, list[str]] = {}
-    for r in picked:
-        by_cid.setdefault(r["cid"], []).append((r["prompt"] or "")[:500])
+    for r in picked_rows:
+        by_cid.setdefault(r["cid"], []).append((texts.get(r["request_id"]) or "")[:500])
     for c in campaigns:
         c.sample_prompts = by_cid.get(c.campaign_id, [])
+
+
+def prompt_texts(prompts: ir.Table, request_ids: Sequence[str]) -> dict[str, str | None]:
+    """The prompt of each of *request_ids* from *prompts* (``request_id, prompt`` and, for a
+    spool that still holds duplicates, ``seq``: the first in input order wins)."""
+    if not request_ids:
+        return {}
+    ids = pa.array(sorted(set(request_ids)), pa.string())
+    wanted = ibis.memtable(pa.table({"request_id": ids}))
+    found = prompts.semi_join(wanted, "request_id")
+    if SEQ in found.columns:
+        found = found.order_by(SEQ)
+    out: dict[str, str | None] = {}
+    for r in found.select("request_id", "prompt").to_pyarrow().to_pylist():
+        out.setdefault(r["request_id"], r["prompt"])
+    return out
 
 
 def _hour_floor(ts: datetime) -> datetime:

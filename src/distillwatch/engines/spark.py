@@ -107,6 +107,7 @@ class SparkEngine:
         self.conf = dict(conf or {})
         self.app_name = app_name
         self.stop_on_close = stop_on_close
+        self._n_raw = 0  # each Arrow table gets its own view (events, prompts)
 
     def settings(self) -> dict[str, str]:
         """The Spark settings :meth:`connect` applies (``spark.master`` only if known)."""
@@ -186,7 +187,8 @@ class SparkEngine:
         return events
 
     def events_table(self, con: Any, events: pa.Table) -> ir.Table:
-        name = "distillwatch_raw_events"
+        self._n_raw += 1
+        name = f"distillwatch_raw_{self._n_raw}"
         con._session.createDataFrame(events).createOrReplaceTempView(name)
         zones = {
             f.name: f.type.tz
