@@ -123,3 +123,19 @@ def test_weak_link_lowers_the_bar():
     assert sorted(merged) == [["a"], ["b"]]
     merged, used = merge_by_behaviour(ev, {"A": ["a"], "B": ["b"]}, strict, [("B", "A")])
     assert sorted(merged[0]) == ["a", "b"] and used[0].linked
+
+
+def test_only_the_asked_pairs_are_compared_with_the_same_result():
+    ev = _events({"a1": OP_A, "a2": OP_A, "a3": OP_A, "b1": OP_B, "b2": OP_B, **BENIGN})
+    groups = {"G1": ["a1", "a2"], "G2": ["a3"], "G3": ["b1", "b2"], "G4": ["b1"]}
+    profiles = template_profiles(ev, groups)
+    every = {(x.left, x.right): x for x in similar_pairs(profiles, 0.05)}
+    assert ("G1", "G2") in every and ("G3", "G4") in every
+    assert ("G1", "G3") not in every  # under the floor
+    # asked in either order; a pair under the floor is not reported; others not computed
+    asked = similar_pairs(profiles, 0.05, only=[("G2", "G1"), ("G1", "G3")])
+    assert [(x.left, x.right) for x in asked] == [("G1", "G2")]
+    assert asked[0] == every[("G1", "G2")]
+    again = similar_pairs(profiles, 0.05, only=[("G4", "G3")])
+    assert again == [every[("G3", "G4")]]
+    assert similar_pairs(profiles, 0.05, only=[]) == []
