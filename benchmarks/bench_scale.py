@@ -7,8 +7,9 @@ For each size it simulates a week of traffic scaled to that many events (or reus
 ``DIR/<size>/events.jsonl.gz``), then runs the scan once per engine as a separate process
 and prints events/s, wall time and peak memory: the largest sum of the resident memory of
 the scan process and all its descendants (text-step workers, Spark's JVM), sampled every
-0.2 s, next to the scan process's own peak (``ru_maxrss``). Issue 7's target: 10M events on
-DuckDB within 6 GB. Prints numbers only; asserts nothing.
+0.2 s, next to the scan process's own peak (``ru_maxrss``), and the peak disk use of the
+scan's output directory (spool, database file, spill; sampled every 2 s). Issue 7's target:
+10M events on DuckDB within 6 GB of memory. Prints numbers only; asserts nothing.
 """
 
 from __future__ import annotations
@@ -63,6 +64,18 @@ def tree_rss_kib(root: int) -> int:
     return total
 
 
+def dir_bytes(root: Path) -> int:
+    """Bytes of the files under *root* (files vanishing meanwhile are skipped)."""
+    total = 0
+    for parent, _, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(parent, name))
+            except OSError:
+                continue
+    return total
+
+
 def count_lines(path: Path) -> int:
     with gzip.open(path, "rb") as fh:
         return sum(1 for _ in fh)
@@ -83,14 +96,18 @@ def run_scan(events: Path, out: Path, engine: str, master: str) -> dict[str, flo
     cmd = [str(BIN), "scan", str(events), "--out", str(out), "--quiet", "--engine", engine]
     if engine == "spark":
         cmd += ["--spark-master", master]
-    peak = [0]
+    peak, disk = [0], [0]
     t = time.perf_counter()
     proc = subprocess.Popen(cmd)
     done = threading.Event()
 
     def sample() -> None:
+        tick = 0
         while not done.is_set():
             peak[0] = max(peak[0], tree_rss_kib(proc.pid))
+            if tick % 10 == 0:
+                disk[0] = max(disk[0], dir_bytes(out))
+            tick += 1
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -103,6 +120,7 @@ def run_scan(events: Path, out: Path, engine: str, master: str) -> dict[str, flo
         "wall": time.perf_counter() - t,
         "tree_gb": peak[0] * 1024 / 1e9,
         "own_gb": usage.ru_maxrss * 1024 / 1e9,
+        "disk_gb": disk[0] / 1e9,
     }
 
 
@@ -124,7 +142,7 @@ def main() -> None:
             print(
                 f"{n:>12,} events  {engine:<7} exit {r['rc']:.0f}  {r['wall']:8.1f} s"
                 f"  {n / r['wall']:>9,.0f} events/s  peak {r['tree_gb']:5.2f} GB"
-                f" (scan process {r['own_gb']:.2f} GB)",
+                f" (scan process {r['own_gb']:.2f} GB)  disk {r['disk_gb']:5.2f} GB",
                 flush=True,
             )
     print(f"machine: {os.cpu_count()} cores")
