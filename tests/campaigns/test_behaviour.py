@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from distillwatch.campaigns.behaviour import (
+    Profiles,
     SameOperator,
     merge_by_behaviour,
     similar_pairs,
@@ -139,3 +140,46 @@ def test_only_the_asked_pairs_are_compared_with_the_same_result():
     again = similar_pairs(profiles, 0.05, only=[("G4", "G3")])
     assert again == [every[("G3", "G4")]]
     assert similar_pairs(profiles, 0.05, only=[]) == []
+
+
+def test_sparse_similarities_equal_a_plain_sum_over_shared_keys():
+    rng = random.Random(7)
+    rows = []
+    for g in range(30):
+        for family, pool in (("template", 40), ("config", 6), ("agent", 4)):
+            keys = rng.sample(range(pool), rng.randint(1, min(pool, 8)))
+            w = [rng.random() for _ in keys]
+            norm = sum(x * x for x in w) ** 0.5
+            rows += [(f"G{g:02d}", family, f"k{k}", x / norm) for k, x in zip(keys, w, strict=True)]
+    table = pa.table(
+        {n: [r[i] for r in rows] for i, n in enumerate(("subject", "family", "key", "w"))}
+    )
+    vec: dict[tuple[str, str], dict[str, float]] = {}
+    for subject, family, key, w in rows:
+        vec.setdefault((subject, family), {})[key] = w
+    expected: dict[tuple[str, str], dict[str, float]] = {}
+    subjects = sorted({r[0] for r in rows})
+    for i, a in enumerate(subjects):
+        for b in subjects[i + 1 :]:
+            sims = {}
+            for family in ("template", "config", "agent"):
+                va, vb = vec.get((a, family), {}), vec.get((b, family), {})
+                shared = set(va) & set(vb)
+                if shared:
+                    sims[family] = round(min(1.0, sum(va[k] * vb[k] for k in shared)), 6)
+            if sims and max(sims.values()) >= 0.5:
+                expected[(a, b)] = sims
+    prof = Profiles(table)
+    got = prof.similarities(0.5)
+    assert got.keys() == expected.keys() and len(got) > 10
+    for pair, sims in expected.items():
+        assert got[pair] == pytest.approx(sims, abs=2e-6)
+    a, b = next(iter(expected))
+    contrib = sorted(
+        (-vec[(a, f)][k] * vec[(b, f)][k], f, k)
+        for f in ("template", "config", "agent")
+        for k in set(vec.get((a, f), {})) & set(vec.get((b, f), {}))
+    )
+    assert prof.top_keys(a, b) == tuple((f, k) for _, f, k in contrib[:3])
+    # the same pairs when asked one by one
+    assert prof.similarities(0.5, only=list(expected)) == got
