@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 BIN = Path(sys.executable).parent / "distillwatch"
 #: a simulated week at scale 1 holds about this many events (seed 11)
@@ -92,13 +93,17 @@ def traffic(base: Path, size: int) -> Path:
     return events
 
 
-def run_scan(events: Path, out: Path, engine: str, master: str) -> dict[str, float]:
+def run_scan(events: Path, out: Path, engine: str, master: str) -> dict[str, Any]:
     cmd = [str(BIN), "scan", str(events), "--out", str(out), "--quiet", "--engine", engine]
     if engine == "spark":
         cmd += ["--spark-master", master]
     peak, disk = [0], [0]
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd)
+    # the scan's own output (Spark's JVM logs much) goes to a file beside its directory
+    log = out.parent / f"{out.name}.log"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
     done = threading.Event()
 
     def sample() -> None:
@@ -121,6 +126,7 @@ def run_scan(events: Path, out: Path, engine: str, master: str) -> dict[str, flo
         "tree_gb": peak[0] * 1024 / 1e9,
         "own_gb": usage.ru_maxrss * 1024 / 1e9,
         "disk_gb": disk[0] / 1e9,
+        "log": str(log),
     }
 
 
@@ -142,7 +148,8 @@ def main() -> None:
             print(
                 f"{n:>12,} events  {engine:<7} exit {r['rc']:.0f}  {r['wall']:8.1f} s"
                 f"  {n / r['wall']:>9,.0f} events/s  peak {r['tree_gb']:5.2f} GB"
-                f" (scan process {r['own_gb']:.2f} GB)  disk {r['disk_gb']:5.2f} GB",
+                f" (scan process {r['own_gb']:.2f} GB)  disk {r['disk_gb']:5.2f} GB"
+                + ("" if r["rc"] == 0 else f"  (see {r['log']})"),
                 flush=True,
             )
     print(f"machine: {os.cpu_count()} cores")

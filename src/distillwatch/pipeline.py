@@ -140,7 +140,9 @@ def add_text_features(
     return events
 
 
-def _cluster_column(values: pa.ChunkedArray, seed: int) -> tuple[pa.Array, dict[int, str]]:
+def _cluster_column(
+    values: pa.Array | pa.ChunkedArray, seed: int
+) -> tuple[pa.Array, dict[int, str]]:
     uniques = pc.unique(values.fill_null(""))
     ids = np.asarray(template_clusters(uniques, seed=seed), dtype=np.int64)
     idx = pc.index_in(values.fill_null(""), value_set=uniques).to_numpy(zero_copy_only=False)
@@ -192,6 +194,7 @@ def spooled_events(
             .order_by("_at")
             .to_pyarrow()
             .column("_k")
+            .combine_chunks()  # one chunk: Spark takes the mapping through Arrow then
         )
         ids, names[short] = _cluster_column(firsts, seed)
         mapping = ibis.memtable(pa.table({f"_{part}_key": firsts, f"{part}_tid": ids}))
