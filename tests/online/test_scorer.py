@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import sqlite3
 from pathlib import Path
 
@@ -198,3 +199,29 @@ def test_an_account_is_flagged_only_after_confirm_crossings_in_a_row(sim_events:
     sc.learn_one(dict(mine[0], request_id="again"))
     sc.flush()
     assert sc.score_one({"account_id": account}).flagged  # two in a row
+
+
+def test_regroup_splits_links_through_a_value_that_became_common() -> None:
+    g = Linkage({"payment": 1.0, "template": 0.6}, min_edge_weight=0.45, rarity_k0=12)
+    g.add("a", "template", "t1")
+    assert g.add("b", "template", "t1") == ["a"]  # rare so far: full weight 0.6
+    g.add("c", "payment", "card")
+    assert g.add("d", "payment", "card") == ["c"]
+    g.add("c", "template", "t1")
+    g.add("d", "template", "t1")  # links c-d's group to a-b through t1 (4 holders)
+    root = g.find("a")
+    assert sorted(g.members(root)) == ["a", "b", "c", "d"]
+    assert g.regroup(root) == [root]  # still rare enough: nothing changes
+    for i in range(30):  # the format turns out to be common: 34 holders, weight 0.36
+        g.add(f"u{i}", "template", "t1")  # (the first ones still join the group)
+    assert len(g.members(root)) > 4
+    parts = g.regroup(root)
+    sizes = sorted(len(g.members(r)) for r in parts)
+    assert sizes[-1] == 2 and sizes[:-1] == [1] * (len(parts) - 1)
+    assert g.find("a") != g.find("b") and g.find("c") == g.find("d")
+    # the card, and the now common format at its discounted weight, over two accounts
+    assert g.strength(g.find("c")) == pytest.approx((1.0 + 0.6 * math.sqrt(12 / 34)) / 2)
+    # the state survives a round trip with the counts
+    h = Linkage({"payment": 1.0, "template": 0.6}, min_edge_weight=0.45, rarity_k0=12)
+    h.load_json(g.to_json())
+    assert h.counts["template\x1ft1"] == 34 and h.find("d") == g.find("d")

@@ -7,8 +7,12 @@ dominating prompt template; ``campaigns/attributes.py``) weigh at least
 (``weight * min(1, sqrt(k0 / k))`` for a value on ``k`` accounts, nothing beyond
 ``max_sharing``), one kind counting at most its base weight. Here the same rule is applied
 when an account first shows a value, with ``k`` as it is at that moment; linked accounts
-are merged in a union-find whose groups are the online campaigns. A link is never undone
-(a value that later becomes common stops making new links).
+are merged in a union-find whose groups are the online campaigns. A value that later
+becomes common stops making new links, and :meth:`Linkage.regroup` (called before a group
+is re-scored) re-checks a group's links with every value's count as it is now, splitting
+the group where they no longer hold: a benchmark's prompt format that the first few
+evaluation researchers share links them at full weight, and it is only once the format
+turns out common that the batch scan's rule (which sees the whole window) discounts it.
 
 >>> g = Linkage({"payment": 1.0, "ip_prefix": 0.35}, min_edge_weight=0.45)
 >>> g.add("a", "payment", "card-1"); g.add("b", "payment", "card-1")
@@ -47,6 +51,7 @@ class Linkage:
         self.max_sharing = max_sharing
         self.rarity_k0 = rarity_k0
         self.holders: dict[str, list[str]] = {}  # "kind\x1fvalue" -> accounts
+        self.counts: dict[str, int] = {}  # "kind\x1fvalue" -> accounts, beyond max_sharing too
         self.seen: dict[str, dict[str, set[str]]] = {}  # account -> kind -> values
         self.pairs: dict[str, dict[str, float]] = {}  # "a\x1fb" -> kind -> weight
         self.parent: dict[str, str] = {}
@@ -98,6 +103,7 @@ class Linkage:
             return []
         mine.add(value)
         key = f"{kind}\x1f{value}"
+        self.counts[key] = self.counts.get(key, 0) + 1
         holders = self.holders.setdefault(key, [])
         if len(holders) >= self.max_sharing:  # too common to link anyone (a NAT, a browser)
             return []
@@ -121,11 +127,79 @@ class Linkage:
                 linked.append(other)
         return linked
 
+    def _weight_now(self, key: str) -> float:
+        """A value's link weight with the number of accounts showing it now."""
+        k = self.counts.get(key, len(self.holders.get(key, ())))
+        if k < 2 or k > self.max_sharing:
+            return 0.0
+        return self.base[key.split("\x1f", 1)[0]] * min(1.0, math.sqrt(self.rarity_k0 / k))
+
+    def regroup(self, root: str) -> list[str]:
+        """Re-check the links inside ``root``'s group with today's value counts and split it
+        into the parts that still hold together; returns the roots of the parts (``[root]``
+        when nothing changed). Single accounts left over become their own roots."""
+        members = self.members(root)
+        if len(members) < 2:
+            return [root]
+        inside = set(members)
+        per_pair: dict[tuple[str, str], dict[str, float]] = {}
+        for a in members:
+            for kind, values in self.seen.get(a, {}).items():
+                for value in values:
+                    key = f"{kind}\x1f{value}"
+                    w = self._weight_now(key)
+                    if w <= 0.0:
+                        continue
+                    for b in self.holders.get(key, ()):
+                        if b > a and b in inside:
+                            kinds = per_pair.setdefault((a, b), {})
+                            kinds[kind] = kinds.get(kind, 0.0) + w
+        parent = {a: a for a in members}
+
+        def find(a: str) -> str:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        weights: dict[tuple[str, str], float] = {}
+        for pair, kinds in per_pair.items():
+            total = sum(min(w, self.base[kind]) for kind, w in kinds.items())
+            if total >= self.min_edge_weight:
+                weights[pair] = total
+                ra, rb = find(pair[0]), find(pair[1])
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+        parts: dict[str, list[str]] = {}
+        for a in members:  # in group order, so each part keeps its members' order
+            parts.setdefault(find(a), []).append(a)
+        if len(parts) == 1:
+            return [root]
+        roots = []
+        for part in parts.values():
+            new_root = root if root in part else part[0]
+            roots.append(new_root)
+            for a in part:
+                self.parent[a] = new_root
+            if len(part) > 1:
+                self.groups[new_root] = part
+                self.internal[new_root] = sum(
+                    w for (a, b), w in weights.items() if a in part and b in part
+                )
+            else:
+                self.groups.pop(new_root, None)
+                self.internal.pop(new_root, None)
+        if root not in roots:
+            self.groups.pop(root, None)
+            self.internal.pop(root, None)
+        return roots
+
     # ------------------------------------------------------------------ persistence
 
     def to_json(self) -> dict[str, Any]:
         return {
             "holders": self.holders,
+            "counts": self.counts,
             "seen": {a: {k: sorted(v) for k, v in kinds.items()} for a, kinds in self.seen.items()},
             "pairs": self.pairs,
             "parent": self.parent,
@@ -135,6 +209,10 @@ class Linkage:
 
     def load_json(self, d: Mapping[str, Any]) -> None:
         self.holders = {k: list(v) for k, v in d["holders"].items()}
+        # state saved before counts were kept: the holders are the count
+        self.counts = {k: int(v) for k, v in d.get("counts", {}).items()} or {
+            k: len(v) for k, v in self.holders.items()
+        }
         self.seen = {a: {k: set(v) for k, v in kinds.items()} for a, kinds in d["seen"].items()}
         self.pairs = {k: dict(v) for k, v in d["pairs"].items()}
         self.parent = dict(d["parent"])

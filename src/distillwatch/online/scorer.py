@@ -453,8 +453,18 @@ class OnlineScorer:
             if len(members) < 2:
                 continue
             n = sum(self.accounts[a].n for a in members if a in self.accounts)
-            if root in force or _needs_rescore(self.camp.get(root), n):
-                todo.append((root, n))
+            if not (root in force or _needs_rescore(self.camp.get(root), n)):
+                continue
+            parts = self.linkage.regroup(root)
+            if len(parts) > 1:  # links that no longer hold: each part is judged afresh
+                for part in parts:
+                    self.camp.pop(part, None)
+            for part in parts:
+                members = self.linkage.members(part)
+                if len(members) >= 2:
+                    todo.append(
+                        (part, sum(self.accounts[a].n for a in members if a in self.accounts))
+                    )
         if not todo:
             return
         rows = [self.group_row(root) for root, _ in todo]
