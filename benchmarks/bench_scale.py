@@ -1,7 +1,7 @@
 """Speed and memory of `distillwatch scan` at 1M and 10M events, DuckDB and Spark, one run.
 
     .venv/bin/python benchmarks/bench_scale.py [--sizes 1000000 10000000]
-        [--engines duckdb spark] [--spark-master local[2]] [--keep DIR]
+        [--engines duckdb spark] [--spark-master local[2]] [--spark-conf K=V ...] [--keep DIR]
 
 For each size it simulates a week of traffic scaled to that many events (or reuses
 ``DIR/<size>/events.jsonl.gz``), then runs the scan once per engine as a separate process
@@ -93,10 +93,14 @@ def traffic(base: Path, size: int) -> Path:
     return events
 
 
-def run_scan(events: Path, out: Path, engine: str, master: str) -> dict[str, Any]:
+def run_scan(
+    events: Path, out: Path, engine: str, master: str, spark_conf: list[str]
+) -> dict[str, Any]:
     cmd = [str(BIN), "scan", str(events), "--out", str(out), "--quiet", "--engine", engine]
     if engine == "spark":
         cmd += ["--spark-master", master]
+        for kv in spark_conf:
+            cmd += ["--spark-conf", kv]
     peak, disk = [0], [0]
     t = time.perf_counter()
     # the scan's own output (Spark's JVM logs much) goes to a file beside its directory
@@ -135,6 +139,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--engines", nargs="+", default=["duckdb", "spark"])
     ap.add_argument("--spark-master", default="local[2]")
+    ap.add_argument("--spark-conf", nargs="*", default=[], help="KEY=VALUE for Spark scans")
     ap.add_argument("--keep", type=Path, default=None, help="reuse/keep traffic in this dir")
     args = ap.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="dw-scale-"))
@@ -143,7 +148,8 @@ def main() -> None:
         events = traffic(base, size)
         n = count_lines(events)
         for engine in args.engines:
-            r = run_scan(events, base / str(size) / f"scan-{engine}", engine, args.spark_master)
+            out = base / str(size) / f"scan-{engine}"
+            r = run_scan(events, out, engine, args.spark_master, args.spark_conf)
             rows.append((n, engine, r))
             print(
                 f"{n:>12,} events  {engine:<7} exit {r['rc']:.0f}  {r['wall']:8.1f} s"
