@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from distillwatch.calibrate.data import BoolArray, ScanData
+from distillwatch.unionfind import DisjointSets
 
 
 def unit_hash(key: str, *, seed: int) -> float:
@@ -35,26 +36,13 @@ def unit_hash(key: str, *, seed: int) -> float:
 def group_keys(groups: Iterable[Sequence[str]]) -> dict[str, str]:
     """Each account's group key: the smallest id of the accounts linked to it through
     ``groups`` (union-find)."""
-    parent: dict[str, str] = {}
-
-    def find(a: str) -> str:
-        parent.setdefault(a, a)
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
+    sets = DisjointSets()
     for accs in groups:
-        if not accs:
-            continue
-        root = find(accs[0])
-        for a in accs[1:]:
-            other = find(a)
-            if other != root:
-                keep, drop = (root, other) if root < other else (other, root)
-                parent[drop] = keep
-                root = keep
-    return {a: find(a) for a in list(parent)}
+        if accs:
+            sets.find(accs[0])
+            for a in accs[1:]:
+                sets.union(accs[0], a)
+    return {a: sets.find(a) for a in list(sets.parent)}
 
 
 @dataclass(frozen=True)

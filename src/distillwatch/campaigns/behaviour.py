@@ -40,6 +40,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
+from distillwatch.unionfind import DisjointSets
+
 FAMILIES = ("template", "config", "agent")
 
 
@@ -287,21 +289,12 @@ def merge_by_behaviour(
         for (a, b), sims in sorted(prof.similarities(rule.floor).items())
     ]
     links = [x for x in links if rule(x.similarity, x.linked)]
-    parent = {s: s for s in groups}
-
-    def find(s: str) -> str:
-        while parent[s] != s:
-            parent[s] = parent[parent[s]]
-            s = parent[s]
-        return s
-
+    sets = DisjointSets(groups)
     used = []
     for link in sorted(links, key=lambda x: (-max(x.similarity.values()), x.left, x.right)):
-        ra, rb = find(link.left), find(link.right)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+        if sets.union(link.left, link.right):
             used.append(replace(link, keys=prof.top_keys(link.left, link.right)))
     merged: dict[str, list[str]] = {}
     for s, accs in groups.items():
-        merged.setdefault(find(s), []).extend(accs)
+        merged.setdefault(sets.find(s), []).extend(accs)
     return list(merged.values()), used

@@ -31,6 +31,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from distillwatch.unionfind import DisjointSets
+
 #: values per (account, kind) remembered, so a rotating proxy pool cannot grow state forever
 MAX_VALUES_PER_KIND = 256
 
@@ -154,25 +156,16 @@ class Linkage:
                         if b > a and b in inside:
                             kinds = per_pair.setdefault((a, b), {})
                             kinds[kind] = kinds.get(kind, 0.0) + w
-        parent = {a: a for a in members}
-
-        def find(a: str) -> str:
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            return a
-
+        sets = DisjointSets(members)
         weights: dict[tuple[str, str], float] = {}
         for pair, kinds in per_pair.items():
             total = sum(min(w, self.base[kind]) for kind, w in kinds.items())
             if total >= self.min_edge_weight:
                 weights[pair] = total
-                ra, rb = find(pair[0]), find(pair[1])
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
+                sets.union(*pair)
         parts: dict[str, list[str]] = {}
         for a in members:  # in group order, so each part keeps its members' order
-            parts.setdefault(find(a), []).append(a)
+            parts.setdefault(sets.find(a), []).append(a)
         if len(parts) == 1:
             return [root]
         roots = []
