@@ -37,22 +37,29 @@ def _compare(duck: Path, spark: Path, key: str) -> None:
                 assert value == other[col], (k, col, value, other[col])
 
 
-def test_spark_scan_equals_duckdb_scan(tiny_traffic: Path, tmp_path: Path) -> None:
-    need_spark()
-    duck, spark = tmp_path / "duckdb", tmp_path / "spark"
-    run_cli("scan", str(tiny_traffic), "--out", str(duck), "-q")
+def _spark_scan(events: Path, out: Path, *extra: str) -> None:
+    """``scan`` on Spark in local mode with the small-input settings."""
+    conf = [a for k, v in SMALL_INPUT_CONF.items() for a in ("--spark-conf", f"{k}={v}")]
     run_cli(
         "scan",
-        str(tiny_traffic),
+        str(events),
         "--out",
-        str(spark),
+        str(out),
         "-q",
+        *extra,
         "--engine",
         "spark",
         "--spark-master",
         MASTER,
-        *[a for k, v in SMALL_INPUT_CONF.items() for a in ("--spark-conf", f"{k}={v}")],
+        *conf,
     )
+
+
+def test_spark_scan_equals_duckdb_scan(tiny_traffic: Path, tmp_path: Path) -> None:
+    need_spark()
+    duck, spark = tmp_path / "duckdb", tmp_path / "spark"
+    run_cli("scan", str(tiny_traffic), "--out", str(duck), "-q")
+    _spark_scan(tiny_traffic, spark)
     _compare(duck / "accounts.csv", spark / "accounts.csv", "account_id")
     _compare(duck / "campaigns.csv", spark / "campaigns.csv", "campaign_id")
     # the CSVs round risks to 6 digits: compare the full-precision results too
@@ -78,18 +85,6 @@ def test_spark_reads_the_spool_with_the_same_verdicts(tiny_traffic: Path, tmp_pa
     need_spark()
     duck, spark = tmp_path / "duckdb", tmp_path / "spark"
     run_cli("scan", str(tiny_traffic), "--out", str(duck), "-q", "--in-memory")
-    run_cli(
-        "scan",
-        str(tiny_traffic),
-        "--out",
-        str(spark),
-        "-q",
-        "--spool",
-        "--engine",
-        "spark",
-        "--spark-master",
-        MASTER,
-        *[a for k, v in SMALL_INPUT_CONF.items() for a in ("--spark-conf", f"{k}={v}")],
-    )
+    _spark_scan(tiny_traffic, spark, "--spool")
     _compare(duck / "accounts.csv", spark / "accounts.csv", "account_id")
     _compare(duck / "campaigns.csv", spark / "campaigns.csv", "campaign_id")

@@ -131,7 +131,7 @@ class Linkage:
 
     def _weight_now(self, key: str) -> float:
         """A value's link weight with the number of accounts showing it now."""
-        k = self.counts.get(key, len(self.holders.get(key, ())))
+        k = self.counts.get(key, 0)
         if k < 2 or k > self.max_sharing:
             return 0.0
         return self.base[key.split("\x1f", 1)[0]] * min(1.0, math.sqrt(self.rarity_k0 / k))
@@ -168,23 +168,22 @@ class Linkage:
             parts.setdefault(sets.find(a), []).append(a)
         if len(parts) == 1:
             return [root]
+        internal: dict[str, float] = {}  # by the parts' own roots
+        for (a, _), w in weights.items():
+            top = sets.find(a)
+            internal[top] = internal.get(top, 0.0) + w
         roots = []
-        for part in parts.values():
-            new_root = root if root in part else part[0]
+        for top, part in parts.items():
+            new_root = root if root in part else part[0]  # the old root keeps its part
             roots.append(new_root)
             for a in part:
                 self.parent[a] = new_root
             if len(part) > 1:
                 self.groups[new_root] = part
-                self.internal[new_root] = sum(
-                    w for (a, b), w in weights.items() if a in part and b in part
-                )
+                self.internal[new_root] = internal.get(top, 0.0)
             else:
                 self.groups.pop(new_root, None)
                 self.internal.pop(new_root, None)
-        if root not in roots:
-            self.groups.pop(root, None)
-            self.internal.pop(root, None)
         return roots
 
     # ------------------------------------------------------------------ persistence
