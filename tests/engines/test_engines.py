@@ -9,7 +9,13 @@ import pytest
 from tests.conftest import BIN
 
 from distillwatch.engines import ENGINES, make_engine
-from distillwatch.engines.spark import LOCAL_CONF, MASTER_ENV, REQUIRED_CONF, SparkEngine
+from distillwatch.engines.spark import (
+    LOCAL_CONF,
+    MASTER_ENV,
+    REQUIRED_CONF,
+    SparkEngine,
+    local_driver_memory,
+)
 from distillwatch.errors import UsageError
 
 
@@ -50,7 +56,15 @@ def test_no_master_anywhere_leaves_it_to_spark_submit(monkeypatch):
     monkeypatch.delenv(MASTER_ENV, raising=False)
     s = SparkEngine().settings()
     assert "spark.master" not in s
-    assert s["spark.driver.memory"] == LOCAL_CONF["spark.driver.memory"]
+    assert s["spark.driver.memory"] == local_driver_memory()
+
+
+def test_local_driver_memory_is_a_quarter_of_the_machine_within_bounds():
+    gib = 2**30
+    assert local_driver_memory(24 * gib) == "6g"
+    assert local_driver_memory(2 * gib) == "2g"  # never below 2g
+    assert local_driver_memory(256 * gib) == "8g"  # nor above 8g
+    assert local_driver_memory(0) == "2g"  # memory unknown
 
 
 def test_missing_pyspark_says_how_to_install(monkeypatch, tmp_path):
