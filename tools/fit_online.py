@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import pickle
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -46,18 +47,24 @@ def collect(args: tuple[Path, float]) -> dict[str, object]:
     grp_labels: list[bool] = []
     grp_of: list[dict[str, int]] = []
     ids: dict[str, list[str]] = {}
+    acc_h: list[float] = []  # hours of traffic observed, per snapshot row
+    grp_h: list[float] = []
 
     def snap(sc: OnlineScorer, t: float) -> None:
         k = len(grp_of)
         accounts = sorted(sc.accounts)
-        scores = sc.signal_scores(sc.account_rows(accounts), camp=False)
+        rows = sc.account_rows(accounts)
+        scores = sc.signal_scores(rows, camp=False)
         ids["acc"] = list(scores)
         acc_rows.append(np.column_stack([scores[s] for s in ids["acc"]]))
         acc_keys.extend((k, a) for a in accounts)
+        acc_h.extend(r["observed_h"] for r in rows)
         roots = sorted(r for r, m in sc.linkage.groups.items() if len(m) > 1)
         mapping: dict[str, int] = {}
         if roots:
-            g = sc.signal_scores([sc.group_row(r) for r in roots], camp=True)
+            grows = [sc.group_row(r) for r in roots]
+            g = sc.signal_scores(grows, camp=True)
+            grp_h.extend(r["observed_h"] for r in grows)
             ids["camp"] = list(g)
             base = len(grp_labels)
             grp_rows.append(np.column_stack([g[s] for s in ids["camp"]]))
@@ -77,6 +84,8 @@ def collect(args: tuple[Path, float]) -> dict[str, object]:
         "acc_x": np.vstack(acc_rows),
         "acc_keys": acc_keys,
         "acc_y": np.array([truth.get(a, False) for _, a in acc_keys]),
+        "acc_h": np.array(acc_h),
+        "grp_h": np.array(grp_h),
         "grp_x": np.vstack(grp_rows) if grp_rows else np.zeros((0, 0)),
         "grp_y": np.array(grp_labels),
         "grp_of": grp_of,
@@ -94,57 +103,109 @@ def main() -> None:
     ap.add_argument("--fpr", type=float, default=0.001)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--long-horizon", type=float, default=12.0, help="hours (0: off)")
+    ap.add_argument("--early-h", type=float, default=3.0, help="early-hours models (0: none)")
+    ap.add_argument("--early-fpr", type=float, default=0.0004, help="their share of --fpr")
+    ap.add_argument("--sample", type=float, default=1.0, help="share of snapshot rows fitted")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument(
+        "--cache", type=Path, default=None, help="keep the replays' snapshots in this file"
+    )
     args = ap.parse_args()
     dirs = [args.work / f"s{s}-{m}" for s in args.seeds for m in MIXES]
     missing = [d for d in dirs if not (d / "events-with-text.parquet").exists()]
     if missing:
         sys.exit(f"no cached traffic in {missing[0]}; run tools/fit_model.py --work first")
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        runs = list(pool.map(collect, [(d, args.every) for d in dirs]))
+    if args.cache is not None and args.cache.exists():
+        with args.cache.open("rb") as fh:
+            runs = pickle.load(fh)  # our own file, written below
+        print(f"snapshots from {args.cache}", file=sys.stderr)
+    else:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            runs = list(pool.map(collect, [(d, args.every) for d in dirs]))
+        if args.cache is not None:
+            with args.cache.open("wb") as fh:
+                pickle.dump(runs, fh)
     acc_ids = [k for k in runs[0]["acc_ids"] if SIGNALS[k].fitted]  # type: ignore[union-attr]
     camp_ids = [k for k in runs[0]["camp_ids"] if SIGNALS[k].fitted]  # type: ignore[union-attr]
     ai = [list(runs[0]["acc_ids"]).index(k) for k in acc_ids]  # type: ignore[call-overload]
     ci = [list(runs[0]["camp_ids"]).index(k) for k in camp_ids]  # type: ignore[call-overload]
     x = np.vstack([r["acc_x"][:, ai] for r in runs])  # type: ignore[index]
     y = np.concatenate([r["acc_y"] for r in runs]).astype(int)  # type: ignore[misc]
-    signs = np.array([-1.0 if SIGNALS[k].lowers_risk else 1.0 for k in acc_ids])
-    bias, w = fit_logistic(x, y, signs=signs)
+    h = np.concatenate([r["acc_h"] for r in runs])  # type: ignore[misc]
     gx = np.vstack([r["grp_x"][:, ci] for r in runs if len(r["grp_y"])])  # type: ignore[index, arg-type]
     gy = np.concatenate([r["grp_y"] for r in runs]).astype(int)  # type: ignore[misc]
+    gh = np.concatenate([r["grp_h"] for r in runs])  # type: ignore[misc]
+    signs = np.array([-1.0 if SIGNALS[k].lowers_risk else 1.0 for k in acc_ids])
     csigns = np.array([-1.0 if SIGNALS[k].lowers_risk else 1.0 for k in camp_ids])
-    cbias, cw = fit_logistic(gx, gy, signs=csigns)
-    model = RiskModel(bias, dict(zip(acc_ids, w, strict=True)), 0.5)
-    cmodel = RiskModel(cbias, dict(zip(camp_ids, cw, strict=True)), 0.5)
-    # highest risk each account ever reached at a snapshot (own, or its group's)
-    ever: list[float] = []
-    labels: list[bool] = []
-    for run_i, r in enumerate(runs):
-        own, _ = model.risk({k: r["acc_x"][:, j] for k, j in zip(acc_ids, ai, strict=True)})  # type: ignore[index]
-        if len(r["grp_y"]):  # type: ignore[arg-type]
-            grisk, _ = cmodel.risk({k: r["grp_x"][:, j] for k, j in zip(camp_ids, ci, strict=True)})  # type: ignore[index]
-        best: dict[str, float] = {}
-        for (k, a), risk in zip(r["acc_keys"], own, strict=True):  # type: ignore[call-overload]
-            g = r["grp_of"][k].get(a)  # type: ignore[index]
-            final = max(float(risk), float(grisk[g])) if g is not None else float(risk)
-            best[a] = max(best.get(a, 0.0), final)
-        truth = dict(zip([a for _, a in r["acc_keys"]], r["acc_y"], strict=True))  # type: ignore[call-overload]
-        for a, v in best.items():
-            ever.append(v)
-            labels.append(bool(truth[a]))
-        print(f"run {run_i}: {len(best)} accounts", file=sys.stderr)
-    ev, lab = np.array(ever), np.array(labels)
-    benign = np.sort(ev[~lab])[::-1]
-    k = int(np.floor(args.fpr * len(benign)))
-    thr = float(min(0.99999, max(0.5, benign[k] + 1e-5)))
+    rng = np.random.default_rng(0)
+    rows, grows = rng.random(len(y)) < args.sample, rng.random(len(gy)) < args.sample
+
+    def fit(until_h: float) -> tuple[RiskModel, RiskModel]:
+        """Account and group models on the sampled snapshot rows observed < until_h."""
+        m, gm = rows & (h < until_h), grows & (gh < until_h)
+        bias, w = fit_logistic(x[m], y[m], signs=signs)
+        cbias, cw = fit_logistic(gx[gm], gy[gm], signs=csigns)
+        return (
+            RiskModel(bias, dict(zip(acc_ids, w, strict=True)), 0.5),
+            RiskModel(cbias, dict(zip(camp_ids, cw, strict=True)), 0.5),
+        )
+
+    def ever(models: tuple[RiskModel, RiskModel], until_h: float) -> np.ndarray:
+        """Highest log-odds each account reached at a snapshot observed < until_h hours
+        (own, or its group's); -inf where it had none."""
+        out: list[float] = []
+        for r in runs:
+            acc = {k: r["acc_x"][:, j] for k, j in zip(acc_ids, ai, strict=True)}  # type: ignore[index]
+            own = models[0].bias + sum(models[0].weights[k] * v for k, v in acc.items())
+            own = np.where(r["acc_h"] < until_h, own, -np.inf)  # type: ignore[operator]
+            if len(r["grp_y"]):  # type: ignore[arg-type]
+                grp = {k: r["grp_x"][:, j] for k, j in zip(camp_ids, ci, strict=True)}  # type: ignore[index]
+                g = models[1].bias + sum(models[1].weights[k] * v for k, v in grp.items())
+                g = np.where(r["grp_h"] < until_h, g, -np.inf)  # type: ignore[operator]
+            best: dict[str, float] = {}
+            for (k, a), v in zip(r["acc_keys"], own, strict=True):  # type: ignore[call-overload]
+                gi = r["grp_of"][k].get(a)  # type: ignore[index]
+                best[a] = max(best.get(a, -np.inf), v, g[gi] if gi is not None else -np.inf)
+            out.extend(best.values())
+        return np.array(out)
+
+    labels_of: list[bool] = []  # per account, in the order ever() returns them
+    for r in runs:
+        seen = dict(zip([a for _, a in r["acc_keys"]], r["acc_y"], strict=True))  # type: ignore[call-overload]
+        labels_of.extend(bool(v) for v in seen.values())
+    labels = np.array(labels_of)
+    main_models = fit(np.inf)
+    main_ever = ever(main_models, np.inf)
+    early_models = fit(args.early_h) if args.early_h > 0 else None
+    early_ever = np.full_like(main_ever, -np.inf)
+    if early_models is not None:
+        early_ever = ever(early_models, args.early_h)
+    benign_main, benign_early = main_ever[~labels], early_ever[~labels]
+    # the early models get their share of the budget first; the main threshold is then the
+    # lowest at which the benign accounts ever flagged by either stay within --fpr
+    n_early = int(np.floor(args.early_fpr * len(benign_early))) if early_models else 0
+    early_cut = float(np.sort(benign_early)[::-1][n_early]) + 1e-6 if early_models else np.inf
+    main_cut = float(benign_main.max()) + 1e-6
+    for cut in np.sort(benign_main)[::-1]:
+        if np.mean((benign_early >= early_cut) | (benign_main >= cut + 1e-6)) > args.fpr:
+            break
+        main_cut = float(cut) + 1e-6
+    thr = float(min(0.99999, max(0.5, 1.0 / (1.0 + np.exp(-main_cut)))))
+    main_cut = float(np.log(thr / (1.0 - thr)))
+    flagged = (main_ever >= main_cut) | (early_ever >= early_cut)
     print(
-        f"threshold {thr:.4f}: training accounts ever flagged: recall {(ev[lab] >= thr).mean():.4f}"
-        f" fpr {(ev[~lab] >= thr).mean():.5f} over {len(ev)} accounts"
+        f"threshold {thr:.6f}: training accounts ever flagged: recall {flagged[labels].mean():.4f}"
+        f" fpr {flagged[~labels].mean():.5f} over {len(flagged)} accounts"
+        f" (early models alone: {np.mean(early_ever[~labels] >= early_cut):.5f})"
     )
+    model, cmodel = main_models
+    bias, w = model.bias, list(model.weights.values())
+    cbias, cw = cmodel.bias, list(cmodel.weights.values())
     lines = [
         "# Online risk models (online/model.py): fitted by tools/fit_online.py on snapshots",
         f"# every {args.every:g} h of replays of simulator TRAINING seeds {args.seeds} (3 mixes);",
-        f"# the operating point keeps training benign accounts EVER flagged under {args.fpr:.2%}.",
+        f"# the operating point keeps training benign accounts EVER flagged under {args.fpr:.2%}",
+        f"# (fitted on {args.sample:.0%} of the snapshot rows, seed 0).",
         "# Held-out seeds are reported by benchmarks/replay_quality.py, never fitted on.",
         "[online]",
         f"bias = {bias:.6f}",
@@ -163,6 +224,26 @@ def main() -> None:
         "[online.campaign_weights]",
         *[f"{k} = {v:.4f}" for k, v in zip(camp_ids, cw, strict=True)],
     ]
+    if early_models is not None:
+        # biases moved so that the main threshold applies: early risk >= threshold exactly
+        # where the early model's own log-odds reach early_cut
+        shift = main_cut - early_cut
+        ea, ec = early_models
+        lines += [
+            "",
+            "# subjects observed for less than until_h hours are also judged by models fitted",
+            f"# on those hours only, given {args.early_fpr:.2%} of the false-positive budget",
+            "[online.early]",
+            f"until_h = {args.early_h:g}",
+            f"bias = {ea.bias + shift:.6f}",
+            f"campaign_bias = {ec.bias + shift:.6f}",
+            "",
+            "[online.early.weights]",
+            *[f"{k} = {v:.4f}" for k, v in ea.weights.items()],
+            "",
+            "[online.early.campaign_weights]",
+            *[f"{k} = {v:.4f}" for k, v in ec.weights.items()],
+        ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:

@@ -554,10 +554,15 @@ class PeerInput:
 
 def _apply_peer_rule(acc: Scored, model: RiskModel, cfg: ScanConfig) -> None:
     """Add peers' intel to account risk under the "never flags alone" rule."""
-    from distillwatch.signals.peer_intel import bounded_peer_risk
+    from distillwatch.signals.peer_intel import (
+        DEFAULT_CAP,
+        DEFAULT_FLOOR,
+        DEFAULT_WEIGHT,
+        bounded_peer_risk,
+    )
 
     conf = cfg.extra.get("peer", {})
-    weight = float(conf.get("weight", 5.0))
+    weight = float(conf.get("weight", DEFAULT_WEIGHT))
     own = np.full(len(acc.ids), model.bias, dtype=np.float64)
     for sid, c in acc.contrib.items():
         if sid != "peer_intel":
@@ -567,8 +572,8 @@ def _apply_peer_rule(acc: Scored, model: RiskModel, cfg: ScanConfig) -> None:
             own,
             weight * acc.scores["peer_intel"],
             threshold=model.threshold,
-            floor=float(conf.get("floor", 0.5)),
-            cap=float(conf.get("cap", 5.0)),
+            floor=float(conf.get("floor", DEFAULT_FLOOR)),
+            cap=float(conf.get("cap", DEFAULT_CAP)),
         )
     except ValueError as exc:
         raise ConfigError(f"[peer] in the scan config: {exc}") from exc

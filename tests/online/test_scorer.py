@@ -225,3 +225,42 @@ def test_regroup_splits_links_through_a_value_that_became_common() -> None:
     h = Linkage({"payment": 1.0, "template": 0.6}, min_edge_weight=0.45, rarity_k0=12)
     h.load_json(g.to_json())
     assert h.counts["template\x1ft1"] == 34 and h.find("d") == g.find("d")
+
+
+def test_early_hours_models_judge_only_young_subjects() -> None:
+    from dataclasses import replace
+
+    from distillwatch.verdicts.model import RiskModel
+
+    sc = OnlineScorer()
+    m = sc.models
+    assert m.early_account is not None and m.early_h > 0  # config/online.toml [online.early]
+    assert m.early_account.threshold == sc.model.threshold  # one threshold for both
+    # an early model that calls everything an extraction, a main model that calls nothing
+    sure = RiskModel(40.0, {}, sc.model.threshold)
+    sc.models = replace(m, early_account=sure, early_campaign=sure, long_account=None)
+    sc.model = sc.camp_model = RiskModel(-40.0, {}, sc.model.threshold)
+    base = {"account_id": "a", "model": "m", "prompt": "hello there", "request_id": "r0"}
+    t0 = 1.7e9
+    for i, hours in enumerate([0.0, 0.5, m.early_h - 0.5]):
+        sc.learn_one(dict(base, ts=t0 + hours * 3600, request_id=f"r{i}"))
+        sc.flush()
+        assert sc.score_one({"account_id": "a"}).risk > 0.99
+    sc.learn_one(dict(base, ts=t0 + (m.early_h + 1) * 3600, request_id="late"))
+    sc.flush()
+    assert sc.score_one({"account_id": "a"}).risk < 0.01  # past until_h: the main model only
+
+
+@pytest.mark.parametrize(
+    ("early", "message"),
+    [({"until_h": 0.0, "bias": 0.0, "campaign_bias": 0.0}, "until_h must be > 0"), (3, "table")],
+)
+def test_a_bad_early_table_is_refused(early: object, message: str) -> None:
+    from distillwatch.config import load_scan_config
+    from distillwatch.errors import ConfigError
+    from distillwatch.online.model import load_online_models
+
+    cfg = load_scan_config()
+    cfg.extra["online"] = dict(cfg.extra["online"], early=early)
+    with pytest.raises(ConfigError, match=message):
+        load_online_models(cfg)

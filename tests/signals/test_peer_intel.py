@@ -95,10 +95,12 @@ def test_peer_intel_alone_raises_risk_but_never_flags(weight_times_score):
 
 def test_an_account_already_suspect_can_be_pushed_over_the_threshold():
     threshold = 0.987
-    own = np.array([1.5, -0.1])  # own risk 0.82 (above the floor) and 0.48 (below)
-    risk, used = bounded_peer_risk(own, [3.0, 3.0], threshold=threshold)
+    own = np.array([1.5, -1.5])  # own risk 0.82 (above the 0.25 floor) and 0.18 (below)
+    # -1.5 + 6.0 would be 0.989, over the threshold: the floor holds it under
+    risk, used = bounded_peer_risk(own, [3.0, 6.0], threshold=threshold, floor=0.25)
     assert risk[0] >= threshold > risk[1]
     assert used[0] == pytest.approx(3.0)
+    assert used[1] < 6.0
     capped, _ = bounded_peer_risk([1.5], [10.0], threshold=threshold, cap=1.0)
     assert capped[0] < threshold
 

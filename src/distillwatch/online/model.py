@@ -40,6 +40,10 @@ class OnlineModels:
     long_campaign: RiskModel | None = None
     #: re-scorings in a row at or over the threshold before a subject is flagged
     confirm: int = 1
+    #: hours before which the early-hours models also judge a subject (0: no such models)
+    early_h: float = 0.0
+    early_account: RiskModel | None = None
+    early_campaign: RiskModel | None = None
 
 
 def load_online_models(cfg: ScanConfig) -> OnlineModels:
@@ -56,8 +60,12 @@ def load_online_models(cfg: ScanConfig) -> OnlineModels:
         confirm = int(_number(table, "confirm"))
         if confirm < 1:
             raise ConfigError("online.confirm must be >= 1 (1: flag at the first crossing)")
+    early_h, early_acc, early_camp = _early_models(table, acc, camp)
     if horizon <= 0:
-        return OnlineModels(acc, camp, confirm=confirm)
+        return OnlineModels(
+            acc, camp, confirm=confirm, early_h=early_h, early_account=early_acc,
+            early_campaign=early_camp,
+        )  # fmt: skip
     return OnlineModels(
         acc,
         camp,
@@ -65,6 +73,36 @@ def load_online_models(cfg: ScanConfig) -> OnlineModels:
         RiskModel(cfg.bias, cfg.weights, cfg.threshold),
         RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold),
         confirm,
+        early_h,
+        early_acc,
+        early_camp,
+    )
+
+
+def _early_models(
+    table: object, acc: RiskModel, camp: RiskModel
+) -> tuple[float, RiskModel | None, RiskModel | None]:
+    """``[online.early]``: models fitted on the first hours only, on the main threshold.
+
+    A subject observed for less than ``until_h`` hours is judged by both the main and the
+    early models, and the higher risk counts. Their biases are stored already moved so
+    that the main models' thresholds apply (``tools/fit_online.py`` gives the early models
+    their own share of the false-positive budget).
+    """
+    early = table.get("early") if isinstance(table, dict) else None
+    if early is None:
+        return 0.0, None, None
+    if not isinstance(early, dict):
+        raise ConfigError("online.early must be a table (until_h, bias, campaign_bias, ...)")
+    until = _number(early, "until_h")
+    if until <= 0:
+        raise ConfigError("online.early.until_h must be > 0 (remove [online.early] to drop it)")
+    weights = {k: float(v) for k, v in dict(early.get("weights", {})).items()}
+    cweights = {k: float(v) for k, v in dict(early.get("campaign_weights", {})).items()}
+    return (
+        until,
+        RiskModel(_number(early, "bias"), weights, acc.threshold),
+        RiskModel(_number(early, "campaign_bias"), cweights, camp.threshold),
     )
 
 

@@ -50,7 +50,12 @@ from distillwatch.online.peers import OnlinePeers, PeerTally
 from distillwatch.online.peers import columns as peer_columns
 from distillwatch.online.state import BURST_S, SETTLE_S, AccountState, Context, epoch, merge
 from distillwatch.online.store import StateStore
-from distillwatch.signals.peer_intel import bounded_peer_risk
+from distillwatch.signals.peer_intel import (
+    DEFAULT_CAP,
+    DEFAULT_FLOOR,
+    DEFAULT_WEIGHT,
+    bounded_peer_risk,
+)
 from distillwatch.signals.registry import build_signals
 
 #: text feature columns an event must carry to be learnt without the batch text step
@@ -101,9 +106,9 @@ class OnlineScorer:
         self.lists = lists
         self.peers = peers
         peer = self.cfg.extra.get("peer", {})
-        self.peer_weight = float(peer.get("weight", 5.0))
-        self.peer_floor = float(peer.get("floor", 0.5))
-        self.peer_cap = float(peer.get("cap", 5.0))
+        self.peer_weight = float(peer.get("weight", DEFAULT_WEIGHT))
+        self.peer_floor = float(peer.get("floor", DEFAULT_FLOOR))
+        self.peer_cap = float(peer.get("cap", DEFAULT_CAP))
         self.checkpoint_s = checkpoint_s
         self.batch = batch
         self.models = load_online_models(self.cfg)
@@ -348,15 +353,22 @@ class OnlineScorer:
     def _score(self, f: dict[str, np.ndarray], camp: bool) -> list[tuple[float, tuple[str, ...]]]:
         """(risk, top reasons) per row of ``f``.
 
-        The early model judges every row; rows observed for at least the long horizon are
-        also judged by the scan's model, its risk moved onto the early model's scale (the
-        same log-odds above its own threshold), and the higher of the two is kept.
+        The online model judges every row; rows observed for less than ``early_h`` hours
+        are also judged by the early-hours model (on the same threshold), rows observed for
+        at least the long horizon by the scan's model, its risk moved onto the online
+        model's scale (the same log-odds above its own threshold); the highest is kept.
         """
         signals = self.camp_signals if camp else self.acc_signals
         model = self.camp_model if camp else self.model
         scores = {s.id: np.clip(s.score(f), 0.0, 1.0) for s in signals}
         risk, contrib = model.risk(scores)
         m = self.models
+        early_model = m.early_campaign if camp else m.early_account
+        if early_model is not None and "observed_h" in f:
+            erisk, econtrib = early_model.risk(scores)
+            use = (f["observed_h"] < m.early_h) & (erisk > risk)
+            risk = np.where(use, erisk, risk)
+            contrib = {s: np.where(use, econtrib[s], contrib[s]) for s in contrib}
         long_model = m.long_campaign if camp else m.long_account
         if long_model is not None and "observed_h" in f:
             lrisk, lcontrib = long_model.risk(scores)

@@ -11,16 +11,17 @@ publishers' confidence. Without intel (the columns absent) every account scores 
 **Peers' intel raises risk; it never flags an account on its own.** The risk model adds
 ``weight * score`` to the account's log-odds like any signal, then
 :func:`bounded_peer_risk` applies the rule (the pipeline calls it after
-``RiskModel.risk``; configuration in ``config/signals.toml`` ``[peer]``: weight 5.0,
-``floor`` 0.5, ``cap`` 5.0, chosen on training runs of ``demo sharing``):
+``RiskModel.risk``; configuration in ``config/signals.toml`` ``[peer]``: weight 6.0,
+``floor`` 0.25, ``cap`` 6.0, chosen on training runs of ``demo sharing``):
 
 1. the contribution is capped at ``cap`` log-odds;
 2. an account whose risk *without* peer intel is below ``floor`` gets the raised risk
    (so analysts see it ranked higher) but held strictly below the flag threshold.
 
-So only an account whose own traffic already makes it more likely than not an extractor
-can be pushed over the threshold by a peer's match; a peer alone (a shared hosting range,
-a template also used by an honest batch job) never flags anyone.
+So only an account whose own traffic already makes it at least 1 in 4 an extractor can
+be pushed over the threshold by a peer's match (which multiplies its odds by at most
+``e**cap``); a peer alone (a shared hosting range, a template also used by an honest
+batch job) never flags anyone.
 
 >>> import numpy as np
 >>> sig = PeerIntel()
@@ -39,10 +40,12 @@ import numpy as np
 
 from distillwatch.signals.base import Array, Evidence, Features, Signal, col, noisy_or, ramp
 
+#: log-odds per unit of score (``[peer] weight``)
+DEFAULT_WEIGHT = 6.0
 #: risk without peer intel below which a peer match can never flag (see module docstring)
-DEFAULT_FLOOR = 0.5
+DEFAULT_FLOOR = 0.25
 #: most log-odds peer intel may add
-DEFAULT_CAP = 5.0
+DEFAULT_CAP = 6.0
 #: indicator ids / publishers / campaigns listed in the evidence at most
 MAX_LISTED = 5
 
@@ -175,9 +178,9 @@ def bounded_peer_risk(
     ``own_logit`` is the account's log-odds from every other signal (``bias`` plus their
     contributions), ``peer_contribution`` is ``weight * score`` of ``peer_intel``.
 
-    >>> risk, c = bounded_peer_risk([-6.0, -1.0, 1.0], [5.0] * 3, threshold=0.98, cap=5.0)
+    >>> risk, c = bounded_peer_risk([-6.0, -1.5, 1.0], [6.0] * 3, threshold=0.98, cap=6.0)
     >>> (risk >= 0.98).tolist(), c.round(2).tolist()
-    ([False, False, True], [5.0, 4.89, 5.0])
+    ([False, False, True], [6.0, 5.39, 6.0])
     """
     if not 0.0 < floor < threshold < 1.0:
         raise ValueError(f"need 0 < floor < threshold < 1, got floor={floor}, {threshold=}")
