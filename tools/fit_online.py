@@ -104,7 +104,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--long-horizon", type=float, default=12.0, help="hours (0: off)")
     ap.add_argument("--early-h", type=float, default=3.0, help="early-hours models (0: none)")
-    ap.add_argument("--early-fpr", type=float, default=0.0004, help="their share of --fpr")
+    ap.add_argument("--early-fpr", type=float, default=0.0001, help="their share of --fpr")
     ap.add_argument("--sample", type=float, default=1.0, help="share of snapshot rows fitted")
     ap.add_argument("--write", action="store_true")
     ap.add_argument(
