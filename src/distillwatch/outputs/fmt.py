@@ -73,13 +73,24 @@ def fmt_bool(flag: bool) -> str:
 
 
 def ranked_accounts(accounts: list[AccountVerdict]) -> list[AccountVerdict]:
-    """Accounts by risk, highest first, ties by ``account_id``."""
-    return sorted(accounts, key=lambda a: (-a.risk, a.account_id))
+    """Accounts by risk as printed (:func:`fmt_risk`), highest first, ties by ``account_id``.
+
+    Ranking on the printed value keeps the order independent of floating-point noise
+    below it (Spark sums in a different order than DuckDB: two accounts with the same
+    traffic could swap places at 10M events).
+
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> rows = [AccountVerdict(i, r, False, 1, t, t) for i, r in [("b", 0.5 + 1e-15), ("a", 0.5)]]
+    >>> [a.account_id for a in ranked_accounts(rows)]
+    ['a', 'b']
+    """
+    return sorted(accounts, key=lambda a: (-round(a.risk, 6), a.account_id))
 
 
 def ranked_campaigns(campaigns: list[CampaignVerdict]) -> list[CampaignVerdict]:
-    """Campaigns by risk, highest first, ties by ``campaign_id``."""
-    return sorted(campaigns, key=lambda c: (-c.risk, c.campaign_id))
+    """Campaigns by risk as printed, highest first, ties by ``campaign_id``."""
+    return sorted(campaigns, key=lambda c: (-round(c.risk, 6), c.campaign_id))
 
 
 def truncate(text: str, limit: int) -> str:
