@@ -156,12 +156,11 @@ def main() -> None:
         out: list[float] = []
         for r in runs:
             acc = {k: r["acc_x"][:, j] for k, j in zip(acc_ids, ai, strict=True)}  # type: ignore[index]
-            own = models[0].bias + sum(models[0].weights[k] * v for k, v in acc.items())
-            own = np.where(r["acc_h"] < until_h, own, -np.inf)  # type: ignore[operator]
+            own = np.where(r["acc_h"] < until_h, models[0].log_odds(acc)[0], -np.inf)  # type: ignore[operator]
+            g = np.zeros(0)
             if len(r["grp_y"]):  # type: ignore[arg-type]
                 grp = {k: r["grp_x"][:, j] for k, j in zip(camp_ids, ci, strict=True)}  # type: ignore[index]
-                g = models[1].bias + sum(models[1].weights[k] * v for k, v in grp.items())
-                g = np.where(r["grp_h"] < until_h, g, -np.inf)  # type: ignore[operator]
+                g = np.where(r["grp_h"] < until_h, models[1].log_odds(grp)[0], -np.inf)  # type: ignore[operator]
             best: dict[str, float] = {}
             for (k, a), v in zip(r["acc_keys"], own, strict=True):  # type: ignore[call-overload]
                 gi = r["grp_of"][k].get(a)  # type: ignore[index]
@@ -199,8 +198,6 @@ def main() -> None:
         f" (early models alone: {np.mean(early_ever[~labels] >= early_cut):.5f})"
     )
     model, cmodel = main_models
-    bias, w = model.bias, list(model.weights.values())
-    cbias, cw = cmodel.bias, list(cmodel.weights.values())
     lines = [
         "# Online risk models (online/model.py): fitted by tools/fit_online.py on snapshots",
         f"# every {args.every:g} h of replays of simulator TRAINING seeds {args.seeds} (3 mixes);",
@@ -208,9 +205,9 @@ def main() -> None:
         f"# (fitted on {args.sample:.0%} of the snapshot rows, seed 0).",
         "# Held-out seeds are reported by benchmarks/replay_quality.py, never fitted on.",
         "[online]",
-        f"bias = {bias:.6f}",
+        f"bias = {model.bias:.6f}",
         f"threshold = {thr:.6f}",
-        f"campaign_bias = {cbias:.6f}",
+        f"campaign_bias = {cmodel.bias:.6f}",
         f"campaign_threshold = {thr:.6f}",
         "# after this many hours of observed traffic a subject is also judged by the scan's",
         "# models (config/model.toml), moved to this threshold's scale; the higher risk counts",
@@ -219,10 +216,10 @@ def main() -> None:
         "confirm = 2",
         "",
         "[online.weights]",
-        *[f"{k} = {v:.4f}" for k, v in zip(acc_ids, w, strict=True)],
+        *[f"{k} = {v:.4f}" for k, v in model.weights.items()],
         "",
         "[online.campaign_weights]",
-        *[f"{k} = {v:.4f}" for k, v in zip(camp_ids, cw, strict=True)],
+        *[f"{k} = {v:.4f}" for k, v in cmodel.weights.items()],
     ]
     if early_models is not None:
         # biases moved so that the main threshold applies: early risk >= threshold exactly

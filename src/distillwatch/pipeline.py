@@ -554,15 +554,9 @@ class PeerInput:
 
 def _apply_peer_rule(acc: Scored, model: RiskModel, cfg: ScanConfig) -> None:
     """Add peers' intel to account risk under the "never flags alone" rule."""
-    from distillwatch.signals.peer_intel import (
-        DEFAULT_CAP,
-        DEFAULT_FLOOR,
-        DEFAULT_WEIGHT,
-        bounded_peer_risk,
-    )
+    from distillwatch.signals.peer_intel import bounded_peer_risk, peer_settings
 
-    conf = cfg.extra.get("peer", {})
-    weight = float(conf.get("weight", DEFAULT_WEIGHT))
+    weight, floor, cap = peer_settings(cfg.extra)
     own = np.full(len(acc.ids), model.bias, dtype=np.float64)
     for sid, c in acc.contrib.items():
         if sid != "peer_intel":
@@ -572,8 +566,8 @@ def _apply_peer_rule(acc: Scored, model: RiskModel, cfg: ScanConfig) -> None:
             own,
             weight * acc.scores["peer_intel"],
             threshold=model.threshold,
-            floor=float(conf.get("floor", DEFAULT_FLOOR)),
-            cap=float(conf.get("cap", DEFAULT_CAP)),
+            floor=floor,
+            cap=cap,
         )
     except ValueError as exc:
         raise ConfigError(f"[peer] in the scan config: {exc}") from exc

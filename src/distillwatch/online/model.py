@@ -61,21 +61,12 @@ def load_online_models(cfg: ScanConfig) -> OnlineModels:
         if confirm < 1:
             raise ConfigError("online.confirm must be >= 1 (1: flag at the first crossing)")
     early_h, early_acc, early_camp = _early_models(table, acc, camp)
-    if horizon <= 0:
-        return OnlineModels(
-            acc, camp, confirm=confirm, early_h=early_h, early_account=early_acc,
-            early_campaign=early_camp,
-        )  # fmt: skip
+    long_acc = long_camp = None
+    if horizon > 0:
+        long_acc = RiskModel(cfg.bias, cfg.weights, cfg.threshold)
+        long_camp = RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold)
     return OnlineModels(
-        acc,
-        camp,
-        horizon,
-        RiskModel(cfg.bias, cfg.weights, cfg.threshold),
-        RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold),
-        confirm,
-        early_h,
-        early_acc,
-        early_camp,
+        acc, camp, horizon, long_acc, long_camp, confirm, early_h, early_acc, early_camp
     )
 
 

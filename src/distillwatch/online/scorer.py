@@ -50,12 +50,7 @@ from distillwatch.online.peers import OnlinePeers, PeerTally
 from distillwatch.online.peers import columns as peer_columns
 from distillwatch.online.state import BURST_S, SETTLE_S, AccountState, Context, epoch, merge
 from distillwatch.online.store import StateStore
-from distillwatch.signals.peer_intel import (
-    DEFAULT_CAP,
-    DEFAULT_FLOOR,
-    DEFAULT_WEIGHT,
-    bounded_peer_risk,
-)
+from distillwatch.signals.peer_intel import bounded_peer_risk, peer_settings
 from distillwatch.signals.registry import build_signals
 
 #: text feature columns an event must carry to be learnt without the batch text step
@@ -105,10 +100,7 @@ class OnlineScorer:
         self.store = store
         self.lists = lists
         self.peers = peers
-        peer = self.cfg.extra.get("peer", {})
-        self.peer_weight = float(peer.get("weight", DEFAULT_WEIGHT))
-        self.peer_floor = float(peer.get("floor", DEFAULT_FLOOR))
-        self.peer_cap = float(peer.get("cap", DEFAULT_CAP))
+        self.peer_weight, self.peer_floor, self.peer_cap = peer_settings(self.cfg.extra)
         self.checkpoint_s = checkpoint_s
         self.batch = batch
         self.models = load_online_models(self.cfg)
@@ -366,17 +358,15 @@ class OnlineScorer:
         early_model = m.early_campaign if camp else m.early_account
         if early_model is not None and "observed_h" in f:
             erisk, econtrib = early_model.risk(scores)
-            use = (f["observed_h"] < m.early_h) & (erisk > risk)
-            risk = np.where(use, erisk, risk)
-            contrib = {s: np.where(use, econtrib[s], contrib[s]) for s in contrib}
+            young = f["observed_h"] < m.early_h
+            risk, contrib = _higher(risk, contrib, erisk, econtrib, young)
         long_model = m.long_campaign if camp else m.long_account
         if long_model is not None and "observed_h" in f:
             lrisk, lcontrib = long_model.risk(scores)
             shift = _logit(model.threshold) - _logit(long_model.threshold)
             lrisk = 1.0 / (1.0 + np.exp(-(_logit_array(lrisk) + shift)))
-            use = (f["observed_h"] >= m.long_horizon_h) & (lrisk > risk)
-            risk = np.where(use, lrisk, risk)
-            contrib = {s: np.where(use, lcontrib[s], contrib[s]) for s in contrib}
+            old = f["observed_h"] >= m.long_horizon_h
+            risk, contrib = _higher(risk, contrib, lrisk, lcontrib, old)
         if self.peers is not None and "pi_confidence" in f:
             risk, contrib["peer_intel"] = bounded_peer_risk(
                 _logit_array(risk),
@@ -524,6 +514,20 @@ class OnlineScorer:
                 }
         self._rescore(sorted(self.accounts))
         self._rescore_groups(sorted(self.linkage.groups))
+
+
+def _higher(
+    risk: np.ndarray,
+    contrib: dict[str, np.ndarray],
+    other: np.ndarray,
+    other_contrib: dict[str, np.ndarray],
+    where: np.ndarray,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Risk and contributions of the other model where ``where`` holds and it is higher."""
+    use = where & (other > risk)
+    return np.where(use, other, risk), {
+        s: np.where(use, other_contrib[s], contrib[s]) for s in contrib
+    }
 
 
 def _logit(p: float) -> float:

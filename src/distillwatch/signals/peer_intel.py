@@ -32,7 +32,7 @@ batch job) never flags anyone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +163,20 @@ class PeerIntel(Signal):
             + ("; ".join(what) or "no details")
             + f"; confidence {ev.max_confidence}"
         )
+
+
+def peer_settings(extra: Mapping[str, Any]) -> tuple[float, float, float]:
+    """``(weight, floor, cap)`` from a scan config's ``[peer]`` table (``cfg.extra``).
+
+    >>> peer_settings({"peer": {"floor": 0.3}})
+    (6.0, 0.3, 6.0)
+    """
+    conf = extra.get("peer", {})
+    return (
+        float(conf.get("weight", DEFAULT_WEIGHT)),
+        float(conf.get("floor", DEFAULT_FLOOR)),
+        float(conf.get("cap", DEFAULT_CAP)),
+    )
 
 
 def bounded_peer_risk(

@@ -38,6 +38,11 @@ class RiskModel:
 
     def risk(self, scores: Mapping[str, Array]) -> tuple[Array, dict[str, Array]]:
         """Risk per subject and each signal's log-odds contribution."""
+        logit, contrib = self.log_odds(scores)
+        return sigmoid(logit), contrib
+
+    def log_odds(self, scores: Mapping[str, Array]) -> tuple[Array, dict[str, Array]]:
+        """Log-odds per subject (unbounded, unlike :meth:`risk`) and the contributions."""
         n = len(next(iter(scores.values())))
         logit = np.full(n, self.bias, dtype=np.float64)
         contrib: dict[str, Array] = {}
@@ -45,7 +50,7 @@ class RiskModel:
             c = self.weights.get(sid, 0.0) * np.asarray(s, dtype=np.float64)
             contrib[sid] = c
             logit = logit + c
-        return sigmoid(logit), contrib
+        return logit, contrib
 
 
 def fit_logistic(
