@@ -103,6 +103,9 @@ def main() -> None:
     ap.add_argument("--fpr", type=float, default=0.001)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--long-horizon", type=float, default=12.0, help="hours (0: off)")
+    ap.add_argument(
+        "--long-hold", type=float, default=24.0, help="hours the scan's model must hold"
+    )
     ap.add_argument("--early-h", type=float, default=3.0, help="early-hours models (0: none)")
     ap.add_argument("--early-fpr", type=float, default=0.0001, help="their share of --fpr")
     ap.add_argument("--sample", type=float, default=1.0, help="share of snapshot rows fitted")
@@ -211,7 +214,10 @@ def main() -> None:
         f"campaign_threshold = {thr:.6f}",
         "# after this many hours of observed traffic a subject is also judged by the scan's",
         "# models (config/model.toml), moved to this threshold's scale; the higher risk counts",
-        f"long_horizon_h = {args.long_horizon:g}",
+        f"long_horizon_h = {args.long_horizon:.1f}",
+        "# a subject the scan's model alone puts over the threshold is flagged once it has",
+        "# stayed over for this many hours of its traffic",
+        f"long_hold_h = {args.long_hold:.1f}",
         "# re-scorings in a row at or over the threshold before a subject is flagged",
         "confirm = 2",
         "",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from distillwatch.config import ScanConfig
 from distillwatch.errors import ScoringError
 from distillwatch.online.linkage import Linkage
 from distillwatch.online.scorer import OnlineScorer, open_scorer
@@ -227,6 +228,54 @@ def test_regroup_splits_links_through_a_value_that_became_common() -> None:
     assert h.counts["template\x1ft1"] == 34 and h.find("d") == g.find("d")
 
 
+def test_a_withdrawn_template_stops_linking_and_can_link_again() -> None:
+    g = Linkage({"payment": 1.0, "template": 0.6}, min_edge_weight=0.45)
+    g.add("a", "template", "t1")
+    assert g.add("b", "template", "t1") == ["a"]
+    g.add("c", "payment", "card")
+    g.add("a", "payment", "card")  # a-c linked by a card: survives a's template going
+    root = g.find("a")
+    g.withdraw("b", "template", "t1")
+    assert g.counts.get("template\x1ft1") == 1 and "t1" not in g.seen["b"]["template"]
+    parts = g.regroup(root)
+    assert g.find("b") != g.find("a") and g.find("a") == g.find("c") and len(parts) == 2
+    g.withdraw("b", "template", "t1")  # not shown any more: nothing to take back
+    assert g.counts.get("template\x1ft1") == 1
+    assert g.add("b", "template", "t1") == ["a"]  # dominating again: linked again
+    assert g.find("b") == g.find("a")
+
+
+@pytest.mark.parametrize(("n_accounts", "still_linked"), [(14, False), (3, True)])
+def test_accounts_that_moved_on_from_a_common_format_are_no_longer_one_group(
+    n_accounts: int, still_linked: bool
+) -> None:
+    """Evaluation accounts start with the same benchmark's format (linked), then run other
+    benchmarks. Once the format no longer dominates their traffic, a format that many
+    accounts show (more than rarity_k0 = 12) stops linking them; a rare one, which only a
+    few accounts ever showed (an operator's own tooling), keeps linking them."""
+    sc = OnlineScorer()
+    assert sc.linkage.rarity_k0 == 12
+    accounts = [f"e{i}" for i in range(n_accounts)]
+    t0 = 1.7e9
+    rid = iter(range(100_000))
+
+    def send(account: str, prompt: str, i: int) -> None:
+        event = {"account_id": account, "ts": t0 + 60 * i, "model": "m", "prompt": prompt}
+        sc.learn_one(dict(event, request_id=f"r{next(rid)}"))
+
+    for i in range(6):
+        for acc in accounts:
+            send(acc, f"Question {i}: which planet is largest? Answer with one letter.", i)
+    sc.flush()
+    assert sc.linkage.find("e0") == sc.linkage.find("e1")
+    topics = ["photosynthesis", "the French revolution", "prime numbers", "sorting lists"]
+    for i in range(6, 40):
+        for acc in accounts:
+            send(acc, f"{acc} asks, in its own words, number {i}, about {topics[i % 4]}?", i)
+    sc.flush()
+    assert (sc.linkage.find("e0") == sc.linkage.find("e1")) is still_linked
+
+
 def test_early_hours_models_judge_only_young_subjects() -> None:
     from dataclasses import replace
 
@@ -249,6 +298,53 @@ def test_early_hours_models_judge_only_young_subjects() -> None:
     sc.learn_one(dict(base, ts=t0 + (m.early_h + 1) * 3600, request_id="late"))
     sc.flush()
     assert sc.score_one({"account_id": "a"}).risk < 0.01  # past until_h: the main model only
+
+
+def _held_config(hold_h: float) -> ScanConfig:
+    """Online models that call nothing, the scan's models (from 2 h) that call everything."""
+    from dataclasses import replace
+
+    from distillwatch.config import load_scan_config
+
+    cfg = load_scan_config()
+    online = {k: v for k, v in cfg.extra["online"].items() if k != "early"}
+    online.update(bias=-40.0, campaign_bias=-40.0, long_horizon_h=2.0, long_hold_h=hold_h)
+    return replace(cfg, bias=40.0, campaign_bias=40.0, extra={**cfg.extra, "online": online})
+
+
+def test_the_scans_model_alone_flags_only_after_holding_for_long_hold_h(tmp_path: Path) -> None:
+    assert OnlineScorer().models.long_hold_h == 24.0  # config/online.toml
+    db = tmp_path / "state.db"
+    sc = OnlineScorer(_held_config(10.0), store=StateStore(db), checkpoint_s=0.0)
+    base = {"account_id": "a", "model": "m", "prompt": "hello there"}
+    t0 = 1.7e9
+    seen = []
+
+    def step(scorer: OnlineScorer, hours: float) -> tuple[float, bool, bool]:
+        scorer.learn_one(dict(base, ts=t0 + hours * 3600, request_id=f"r{hours}"))
+        scorer.flush()
+        v = scorer.score_one({"account_id": "a"})
+        return hours, v.risk > 0.99, v.flagged
+
+    seen = [step(sc, h) for h in (0.0, 1.0, 2.0, 3.0, 6.0)]
+    sc.checkpoint()
+    # a restart keeps when the hold started (2 h), not the first re-scoring after it
+    sc = OnlineScorer(_held_config(10.0), store=StateStore(db), checkpoint_s=0.0)
+    seen += [step(sc, h) for h in (11.0, 12.0, 13.0)]
+    # over from 2 h (the long horizon), flagged once it has held for 10 h: at 12 h
+    assert seen == [
+        (0.0, False, False),
+        (1.0, False, False),
+        (2.0, True, False),
+        (3.0, True, False),
+        (6.0, True, False),
+        (11.0, True, False),
+        (12.0, True, True),
+        (13.0, True, True),
+    ]
+    # without a hold the scan's model counts towards confirm (2 re-scorings in a row)
+    sc = OnlineScorer(_held_config(0.0))
+    assert [step(sc, h)[2] for h in (0.0, 1.0, 2.0, 3.0)] == [False, False, False, True]
 
 
 @pytest.mark.parametrize(

@@ -47,13 +47,19 @@ def ip_prefix_table(ips: pa.Array) -> pa.Table:
     )
 
 
+#: a prompt template is an account's attribute when at least this share and this many of
+#: its requests follow it (the online scorer applies the same rule as requests arrive)
+TEMPLATE_MIN_SHARE = 0.3
+TEMPLATE_MIN_COUNT = 5
+
+
 def account_attributes(
     ev: ir.Table,
     prefixes: ir.Table,
     hosting_asns: list[int],
     *,
-    template_min_share: float = 0.3,
-    template_min_count: int = 5,
+    template_min_share: float = TEMPLATE_MIN_SHARE,
+    template_min_count: int = TEMPLATE_MIN_COUNT,
 ) -> ir.Table:
     """``account_id, kind, value`` for every linkable attribute of every account."""
     payment = ev.filter(ev.payment_fingerprint.notnull()).select(

@@ -13,6 +13,9 @@ is re-scored) re-checks a group's links with every value's count as it is now, s
 the group where they no longer hold: a benchmark's prompt format that the first few
 evaluation researchers share links them at full weight, and it is only once the format
 turns out common that the batch scan's rule (which sees the whole window) discounts it.
+Likewise a template links an account only while it dominates the account's traffic, as in
+the scan: :meth:`Linkage.withdraw` takes back one that stopped dominating (an evaluation
+team's accounts each start with one benchmark's format and move on to others).
 
 >>> g = Linkage({"payment": 1.0, "ip_prefix": 0.35}, min_edge_weight=0.45)
 >>> g.add("a", "payment", "card-1"); g.add("b", "payment", "card-1")
@@ -128,6 +131,38 @@ class Linkage:
                 self._union(account, other, total)
                 linked.append(other)
         return linked
+
+    def withdraw(self, account: str, kind: str, value: str) -> None:
+        """Record that ``account`` no longer shows ``value`` (a prompt template that stopped
+        dominating its traffic): it stops counting for the value's rarity and for the
+        account's links, which :meth:`regroup` then re-checks. Showing it again re-adds it."""
+        mine = self.seen.get(account, {}).get(kind)
+        if not mine or value not in mine:
+            return
+        mine.discard(value)
+        key = f"{kind}\x1f{value}"
+        left = self.counts.get(key, 0) - 1
+        if left > 0:
+            self.counts[key] = left
+        else:
+            self.counts.pop(key, None)
+        holders = self.holders.get(key, [])
+        if account not in holders:
+            return
+        holders.remove(account)
+        if not holders:
+            self.holders.pop(key, None)
+        for other in holders:  # the pair's weight of this kind, from what both show now
+            pair = f"{min(account, other)}\x1f{max(account, other)}"
+            kinds = self.pairs.get(pair)
+            if kinds is None or kind not in kinds:
+                continue
+            shared = mine & self.seen.get(other, {}).get(kind, set())
+            weight = sum(self._weight_now(f"{kind}\x1f{v}") for v in shared)
+            if weight > 0.0:
+                kinds[kind] = min(weight, self.base[kind])
+            else:
+                kinds.pop(kind)
 
     def _weight_now(self, key: str) -> float:
         """A value's link weight with the number of accounts showing it now."""

@@ -38,6 +38,9 @@ class OnlineModels:
     long_horizon_h: float = 0.0
     long_account: RiskModel | None = None
     long_campaign: RiskModel | None = None
+    #: hours of a subject's traffic the scan's model must keep it over the threshold
+    #: before that alone flags it (0: it counts towards ``confirm`` like the others)
+    long_hold_h: float = 0.0
     #: re-scorings in a row at or over the threshold before a subject is flagged
     confirm: int = 1
     #: hours before which the early-hours models also judge a subject (0: no such models)
@@ -60,13 +63,27 @@ def load_online_models(cfg: ScanConfig) -> OnlineModels:
         confirm = int(_number(table, "confirm"))
         if confirm < 1:
             raise ConfigError("online.confirm must be >= 1 (1: flag at the first crossing)")
+    hold = 0.0
+    if isinstance(table, dict) and "long_hold_h" in table:
+        hold = _number(table, "long_hold_h")
+        if hold < 0:
+            raise ConfigError("online.long_hold_h must be >= 0 (0: no hold)")
     early_h, early_acc, early_camp = _early_models(table, acc, camp)
     long_acc = long_camp = None
     if horizon > 0:
         long_acc = RiskModel(cfg.bias, cfg.weights, cfg.threshold)
         long_camp = RiskModel(cfg.campaign_bias, cfg.campaign_weights, cfg.campaign_threshold)
     return OnlineModels(
-        acc, camp, horizon, long_acc, long_camp, confirm, early_h, early_acc, early_camp
+        acc,
+        camp,
+        horizon,
+        long_acc,
+        long_camp,
+        hold,
+        confirm,
+        early_h,
+        early_acc,
+        early_camp,
     )
 
 

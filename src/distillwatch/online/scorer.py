@@ -73,8 +73,51 @@ class _Score:
     n: int  # requests when scored
     risk: float
     reasons: tuple[str, ...]
-    #: consecutive re-scorings at or over the threshold, this one included
+    #: consecutive re-scorings at or over the threshold (online and early-hours models)
     over: int = 0
+    #: hours of observed traffic when the scan's (long-horizon) model went over the
+    #: threshold and has stayed over since (None: it is not over)
+    long_from: float | None = None
+    #: hours of observed traffic when scored
+    observed_h: float = 0.0
+
+    def confirmed(self, confirm: int, hold_h: float) -> bool:
+        """Over the threshold ``confirm`` re-scorings in a row, or by the scan's model for
+        ``hold_h`` hours of the subject's traffic."""
+        if self.over >= confirm:
+            return True
+        held = self.long_from is not None and self.observed_h - self.long_from >= hold_h
+        return hold_h > 0 and held
+
+
+def _next_score(
+    prev: _Score | None,
+    n: int,
+    scored: _Scored,
+    *,
+    threshold: float,
+    observed_h: float,
+    hold_h: float,
+) -> _Score:
+    """The subject's score after ``scored``; without a hold every model counts for
+    ``confirm``, with one the scan's model counts through ``long_from``."""
+    flagging = scored.short_risk if hold_h > 0 else scored.risk
+    over = (prev.over if prev else 0) + 1 if flagging >= threshold else 0
+    long_from = None
+    if hold_h > 0 and scored.long_risk >= threshold:
+        long_from = prev.long_from if prev and prev.long_from is not None else observed_h
+    return _Score(n, scored.risk, scored.reasons, over, long_from, observed_h)
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One subject's risk (the highest of the models), its reasons, and the risks of the
+    online models (main and early hours) and of the scan's model, which flag differently."""
+
+    risk: float
+    reasons: tuple[str, ...]
+    short_risk: float
+    long_risk: float
 
 
 def _needs_rescore(prev: _Score | None, n: int) -> bool:
@@ -156,14 +199,15 @@ class OnlineScorer:
         own = self.own.get(account)
         risk = own.risk if own is not None else 0.0
         reasons: tuple[str, ...] = own.reasons if own is not None else ()
-        confirmed = own is not None and own.over >= self.confirm
+        hold = self.models.long_hold_h
+        confirmed = own is not None and own.confirmed(self.confirm, hold)
         root = self.linkage.find(account)
         size = len(self.linkage.members(root))
         campaign_id = None
         if size > 1:
             campaign_id = "online-" + root
             camp = self.camp.get(root)
-            if camp is not None and camp.over >= self.confirm:
+            if camp is not None and camp.confirmed(self.confirm, hold):
                 confirmed = True
             if camp is not None and camp.risk > risk:
                 risk = camp.risk
@@ -311,7 +355,11 @@ class OnlineScorer:
         return Context(model_limit=self.limits, release=self.release, new_models=new)
 
     def _link(self, account: str, ev: Mapping[str, Any], st: AccountState) -> None:
-        from distillwatch.campaigns.attributes import ip_prefix
+        from distillwatch.campaigns.attributes import (
+            TEMPLATE_MIN_COUNT,
+            TEMPLATE_MIN_SHARE,
+            ip_prefix,
+        )
 
         add = self.linkage.add
         if ev.get("payment_fingerprint"):
@@ -331,24 +379,37 @@ class OnlineScorer:
             if ev.get("user_agent"):
                 add(account, "ua_created", f"{ev['user_agent']}@{hour}")
         n = st.n
-        if n >= 5:
-            for prefix, counts in (("h", st.heads.counts), ("t", st.tails.counts)):
-                for key, c in counts.items():
-                    if key and c >= 5 and c >= 0.3 * n:
-                        add(account, "template", prefix + key)
+        if n >= TEMPLATE_MIN_COUNT:
+            # a template links while it dominates the account's traffic (the scan's rule,
+            # campaigns/attributes.py): a common one (a benchmark's format) that stopped
+            # dominating is withdrawn; a rare one seen dominating keeps linking its few holders
+            dominant = {
+                prefix + key
+                for prefix, counts in (("h", st.heads.counts), ("t", st.tails.counts))
+                for key, c in counts.items()
+                if key and c >= TEMPLATE_MIN_COUNT and c >= TEMPLATE_MIN_SHARE * n
+            }
+            linkage = self.linkage
+            for value in linkage.seen.get(account, {}).get("template", set()) - dominant:
+                if linkage.counts.get(f"template\x1f{value}", 0) > linkage.rarity_k0:
+                    linkage.withdraw(account, "template", value)
+            for value in sorted(dominant):
+                add(account, "template", value)
 
     # ------------------------------------------------------------------ scoring
 
     def _features(self, rows: list[dict[str, float]]) -> dict[str, np.ndarray]:
         return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
 
-    def _score(self, f: dict[str, np.ndarray], camp: bool) -> list[tuple[float, tuple[str, ...]]]:
-        """(risk, top reasons) per row of ``f``.
+    def _score(self, f: dict[str, np.ndarray], camp: bool) -> list[_Scored]:
+        """Risk, top reasons and the risks that flag, per row of ``f``.
 
         The online model judges every row; rows observed for less than ``early_h`` hours
         are also judged by the early-hours model (on the same threshold), rows observed for
         at least the long horizon by the scan's model, its risk moved onto the online
         model's scale (the same log-odds above its own threshold); the highest is kept.
+        The scan's model was fitted on whole weeks: a subject it alone puts over the
+        threshold is flagged only once it has stayed over for ``long_hold_h`` hours.
         """
         signals = self.camp_signals if camp else self.acc_signals
         model = self.camp_model if camp else self.model
@@ -360,21 +421,27 @@ class OnlineScorer:
             erisk, econtrib = early_model.risk(scores)
             young = f["observed_h"] < m.early_h
             risk, contrib = _higher(risk, contrib, erisk, econtrib, young)
+        short = risk
+        long_risk = np.zeros_like(risk)
         long_model = m.long_campaign if camp else m.long_account
         if long_model is not None and "observed_h" in f:
             lrisk, lcontrib = long_model.risk(scores)
             shift = _logit(model.threshold) - _logit(long_model.threshold)
             lrisk = 1.0 / (1.0 + np.exp(-(_logit_array(lrisk) + shift)))
             old = f["observed_h"] >= m.long_horizon_h
+            long_risk = np.where(old, lrisk, 0.0)
             risk, contrib = _higher(risk, contrib, lrisk, lcontrib, old)
         if self.peers is not None and "pi_confidence" in f:
+            peer = self.peer_weight * scores["peer_intel"]
             risk, contrib["peer_intel"] = bounded_peer_risk(
                 _logit_array(risk),
-                self.peer_weight * scores["peer_intel"],
+                peer,
                 threshold=model.threshold,
                 floor=self.peer_floor,
                 cap=self.peer_cap,
             )
+            # a match with peers' intel confirms at once, whichever model it raised
+            short = np.where(peer > 0.0, risk, short)
         ids = list(contrib)
         matrix = np.stack([contrib[s] for s in ids], axis=1)
         out = []
@@ -383,7 +450,7 @@ class OnlineScorer:
             reasons = tuple(
                 f"{ids[j]}={float(scores[ids[j]][i]):.2f}" for j in top if matrix[i, j] > 0
             )
-            out.append((float(risk[i]), reasons))
+            out.append(_Scored(float(risk[i]), reasons, float(short[i]), float(long_risk[i])))
         return out
 
     def _burst(self, st: AccountState) -> int:
@@ -439,11 +506,18 @@ class OnlineScorer:
         ]
         if not todo:
             return
-        scored = self._score(self._features(self.account_rows(todo)), camp=False)
-        for a, (risk, reasons) in zip(todo, scored, strict=True):
-            prev = self.own.get(a)
-            over = (prev.over if prev else 0) + 1 if risk >= self.model.threshold else 0
-            self.own[a] = _Score(self.accounts[a].n, risk, reasons, over)
+        f = self._features(self.account_rows(todo))
+        hours = f.get("observed_h", np.zeros(len(todo)))
+        thr, hold = self.model.threshold, self.models.long_hold_h
+        for a, scored, h in zip(todo, self._score(f, camp=False), hours, strict=True):
+            self.own[a] = _next_score(
+                self.own.get(a),
+                self.accounts[a].n,
+                scored,
+                threshold=thr,
+                observed_h=float(h),
+                hold_h=hold,
+            )
 
     def _rescore_groups(self, roots: Sequence[str], force: set[str] | None = None) -> None:
         """Re-score groups of linked accounts (campaigns) that grew enough (or are in
@@ -469,13 +543,13 @@ class OnlineScorer:
                     )
         if not todo:
             return
-        rows = [self.group_row(root) for root, _ in todo]
-        for (root, n), (risk, reasons) in zip(
-            todo, self._score(self._features(rows), camp=True), strict=True
-        ):
-            prev = self.camp.get(root)
-            over = (prev.over if prev else 0) + 1 if risk >= self.camp_model.threshold else 0
-            self.camp[root] = _Score(n, risk, reasons, over)
+        f = self._features([self.group_row(root) for root, _ in todo])
+        hours = f.get("observed_h", np.zeros(len(todo)))
+        thr, hold = self.camp_model.threshold, self.models.long_hold_h
+        for (root, n), scored, h in zip(todo, self._score(f, camp=True), hours, strict=True):
+            self.camp[root] = _next_score(
+                self.camp.get(root), n, scored, threshold=thr, observed_h=float(h), hold_h=hold
+            )
 
     # ------------------------------------------------------------------ persistence
 
@@ -495,6 +569,11 @@ class OnlineScorer:
             "peers": {a: t.to_json() for a, t in self.peers.tallies.items()}
             if self.peers is not None
             else {},
+            # where the scan's model started holding a subject over the threshold
+            "held": {
+                "own": {a: s.long_from for a, s in self.own.items() if s.long_from is not None},
+                "camp": {r: s.long_from for r, s in self.camp.items() if s.long_from is not None},
+            },
         }
 
     def _load(self, store: StateStore) -> None:
@@ -514,6 +593,12 @@ class OnlineScorer:
                 }
         self._rescore(sorted(self.accounts))
         self._rescore_groups(sorted(self.linkage.groups))
+        held = glob.get("held", {}) if glob else {}
+        for scores, saved in ((self.own, held.get("own", {})), (self.camp, held.get("camp", {}))):
+            for key, since in saved.items():
+                score = scores.get(key)
+                if score is not None and score.long_from is not None:  # still held
+                    score.long_from = min(score.long_from, float(since))
 
 
 def _higher(
