@@ -132,6 +132,10 @@ class Linkage:
                 linked.append(other)
         return linked
 
+    def count(self, kind: str, value: str) -> int:
+        """Accounts showing ``value`` now (beyond ``max_sharing`` too)."""
+        return self.counts.get(f"{kind}\x1f{value}", 0)
+
     def withdraw(self, account: str, kind: str, value: str) -> None:
         """Record that ``account`` no longer shows ``value`` (a prompt template that stopped
         dominating its traffic): it stops counting for the value's rarity and for the

@@ -391,7 +391,7 @@ class OnlineScorer:
             }
             linkage = self.linkage
             for value in linkage.seen.get(account, {}).get("template", set()) - dominant:
-                if linkage.counts.get(f"template\x1f{value}", 0) > linkage.rarity_k0:
+                if linkage.count("template", value) > linkage.rarity_k0:
                     linkage.withdraw(account, "template", value)
             for value in sorted(dominant):
                 add(account, "template", value)
@@ -425,9 +425,9 @@ class OnlineScorer:
         long_risk = np.zeros_like(risk)
         long_model = m.long_campaign if camp else m.long_account
         if long_model is not None and "observed_h" in f:
-            lrisk, lcontrib = long_model.risk(scores)
+            llogit, lcontrib = long_model.log_odds(scores)
             shift = _logit(model.threshold) - _logit(long_model.threshold)
-            lrisk = 1.0 / (1.0 + np.exp(-(_logit_array(lrisk) + shift)))
+            lrisk = 1.0 / (1.0 + np.exp(-(llogit + shift)))
             old = f["observed_h"] >= m.long_horizon_h
             long_risk = np.where(old, lrisk, 0.0)
             risk, contrib = _higher(risk, contrib, lrisk, lcontrib, old)
