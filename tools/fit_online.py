@@ -106,6 +106,12 @@ def main() -> None:
     ap.add_argument(
         "--long-hold", type=float, default=24.0, help="hours the scan's model must hold"
     )
+    ap.add_argument(
+        "--long-min-infra",
+        type=float,
+        default=0.5,
+        help="share of a group's accounts linked by more than templates for the scan's model",
+    )
     ap.add_argument("--early-h", type=float, default=3.0, help="early-hours models (0: none)")
     ap.add_argument("--early-fpr", type=float, default=0.0001, help="their share of --fpr")
     ap.add_argument("--sample", type=float, default=1.0, help="share of snapshot rows fitted")
@@ -218,6 +224,9 @@ def main() -> None:
         "# a subject the scan's model alone puts over the threshold is flagged once it has",
         "# stayed over for this many hours of its traffic",
         f"long_hold_h = {args.long_hold:.1f}",
+        "# ...and judges a group only when this share of its accounts are linked by more",
+        "# than prompt templates",
+        f"long_min_infra = {args.long_min_infra:.2f}",
         "# re-scorings in a row at or over the threshold before a subject is flagged",
         "confirm = 2",
         "",

@@ -245,6 +245,23 @@ def test_a_withdrawn_template_stops_linking_and_can_link_again() -> None:
     assert g.find("b") == g.find("a")
 
 
+def test_regroup_measures_how_much_of_a_group_more_than_templates_link() -> None:
+    g = Linkage({"payment": 1.0, "ip_prefix": 0.35, "template": 0.6}, min_edge_weight=0.45)
+    g.add("a", "payment", "card")
+    g.add("b", "payment", "card")  # a-b: a card
+    g.add("b", "template", "t1")
+    g.add("c", "template", "t1")  # b-c: a template
+    g.add("c", "ip_prefix", "10.0.0.0/24")
+    g.add("d", "ip_prefix", "10.0.0.0/24")
+    g.add("d", "template", "t1")  # c-d: a template and a /24 too weak alone
+    root = g.find("a")
+    assert g.regroup(root) == [root] and len(g.members(root)) == 4
+    assert g.infra_share[root] == 0.5  # a and b
+    g.withdraw("b", "template", "t1")
+    parts = g.regroup(root)  # a-b | c-d
+    assert sorted(g.infra_share[p] for p in parts) == [0.0, 1.0]
+
+
 @pytest.mark.parametrize(("n_accounts", "still_linked"), [(14, False), (3, True)])
 def test_accounts_that_moved_on_from_a_common_format_are_no_longer_one_group(
     n_accounts: int, still_linked: bool
@@ -347,6 +364,39 @@ def test_the_scans_model_alone_flags_only_after_holding_for_long_hold_h(tmp_path
     assert [step(sc, h)[2] for h in (0.0, 1.0, 2.0, 3.0)] == [False, False, False, True]
 
 
+@pytest.mark.parametrize(("card", "flagged"), [(False, False), (True, True)])
+def test_the_scans_model_judges_only_groups_linked_by_more_than_templates(
+    card: bool, flagged: bool
+) -> None:
+    """Two accounts on one prompt format: the scan's campaign model (here calling every
+    group an extraction) flags their group only when a payment card links them too."""
+    from dataclasses import replace
+
+    cfg = _held_config(0.0)
+    cfg = replace(cfg, bias=-40.0)  # the scan's account model calls nothing
+    sc = OnlineScorer(cfg)
+    assert sc.models.long_min_infra == 0.5  # config/online.toml
+    t0 = 1.7e9
+    for i in range(24):
+        for acc in ("a", "b"):
+            event = {
+                "account_id": acc,
+                "ts": t0 + 900 * i,
+                "model": "m",
+                "request_id": f"{acc}{i}",
+                "prompt": f"Question {i}: which planet is largest? Answer with one letter.",
+            }
+            if card:
+                event["payment_fingerprint"] = "card-1"
+            sc.learn_one(event)
+        sc.flush()
+    root = sc.linkage.find("a")
+    assert root == sc.linkage.find("b")  # one group either way
+    assert sc.linkage.infra_share[root] == (1.0 if card else 0.0)
+    verdicts = [sc.score_one({"account_id": acc}) for acc in ("a", "b")]
+    assert [v.flagged for v in verdicts] == [flagged, flagged]
+
+
 @pytest.mark.parametrize(
     ("early", "message"),
     [({"until_h": 0.0, "bias": 0.0, "campaign_bias": 0.0}, "until_h must be > 0"), (3, "table")],
@@ -358,5 +408,25 @@ def test_a_bad_early_table_is_refused(early: object, message: str) -> None:
 
     cfg = load_scan_config()
     cfg.extra["online"] = dict(cfg.extra["online"], early=early)
+    with pytest.raises(ConfigError, match=message):
+        load_online_models(cfg)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("long_hold_h", -1.0, "long_hold_h must be >= 0"),
+        ("long_min_infra", 1.5, "long_min_infra must be between 0 and 1"),
+        ("long_min_infra", "half", "long_min_infra must be a number"),
+        ("confirm", 0, "confirm must be >= 1"),
+    ],
+)
+def test_a_bad_online_setting_is_refused(key: str, value: object, message: str) -> None:
+    from distillwatch.config import load_scan_config
+    from distillwatch.errors import ConfigError
+    from distillwatch.online.model import load_online_models
+
+    cfg = load_scan_config()
+    cfg.extra["online"] = dict(cfg.extra["online"], **{key: value})
     with pytest.raises(ConfigError, match=message):
         load_online_models(cfg)

@@ -62,6 +62,10 @@ class Linkage:
         self.parent: dict[str, str] = {}
         self.groups: dict[str, list[str]] = {}  # root -> members
         self.internal: dict[str, float] = {}  # root -> summed weight of linking pairs
+        #: root -> share of the group's accounts linked to another member by more than
+        #: prompt templates, as of the group's last :meth:`regroup` (not persisted: a group
+        #: is regrouped before every score)
+        self.infra_share: dict[str, float] = {}
 
     # ------------------------------------------------------------------ union-find
 
@@ -90,6 +94,7 @@ class Linkage:
         self.parent[rb] = ra
         self.groups[ra] = ga + gb
         self.groups.pop(rb, None)
+        self.infra_share.pop(rb, None)
         self.internal[ra] = self.internal.get(ra, 0.0) + self.internal.pop(rb, 0.0) + weight
         return ra
 
@@ -197,15 +202,20 @@ class Linkage:
                             kinds[kind] = kinds.get(kind, 0.0) + w
         sets = DisjointSets(members)
         weights: dict[tuple[str, str], float] = {}
+        infra: set[str] = set()  # accounts linked by more than templates
         for pair, kinds in per_pair.items():
-            total = sum(min(w, self.base[kind]) for kind, w in kinds.items())
+            capped = {kind: min(w, self.base[kind]) for kind, w in kinds.items()}
+            total = sum(capped.values())
             if total >= self.min_edge_weight:
                 weights[pair] = total
                 sets.union(*pair)
+                if total - capped.get("template", 0.0) >= self.min_edge_weight:
+                    infra.update(pair)
         parts: dict[str, list[str]] = {}
         for a in members:  # in group order, so each part keeps its members' order
             parts.setdefault(sets.find(a), []).append(a)
         if len(parts) == 1:
+            self.infra_share[root] = len(infra) / len(members)
             return [root]
         internal: dict[str, float] = {}  # by the parts' own roots
         for (a, _), w in weights.items():
@@ -220,9 +230,11 @@ class Linkage:
             if len(part) > 1:
                 self.groups[new_root] = part
                 self.internal[new_root] = internal.get(top, 0.0)
+                self.infra_share[new_root] = sum(a in infra for a in part) / len(part)
             else:
                 self.groups.pop(new_root, None)
                 self.internal.pop(new_root, None)
+                self.infra_share.pop(new_root, None)
         return roots
 
     # ------------------------------------------------------------------ persistence

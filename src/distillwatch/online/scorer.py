@@ -401,7 +401,9 @@ class OnlineScorer:
     def _features(self, rows: list[dict[str, float]]) -> dict[str, np.ndarray]:
         return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
 
-    def _score(self, f: dict[str, np.ndarray], camp: bool) -> list[_Scored]:
+    def _score(
+        self, f: dict[str, np.ndarray], camp: bool, infra: np.ndarray | None = None
+    ) -> list[_Scored]:
         """Risk, top reasons and the risks that flag, per row of ``f``.
 
         The online model judges every row; rows observed for less than ``early_h`` hours
@@ -409,7 +411,9 @@ class OnlineScorer:
         at least the long horizon by the scan's model, its risk moved onto the online
         model's scale (the same log-odds above its own threshold); the highest is kept.
         The scan's model was fitted on whole weeks: a subject it alone puts over the
-        threshold is flagged only once it has stayed over for ``long_hold_h`` hours.
+        threshold is flagged only once it has stayed over for ``long_hold_h`` hours, and it
+        judges a group only when ``infra`` (each group's share of accounts linked by more
+        than prompt templates) is at least ``long_min_infra``.
         """
         signals = self.camp_signals if camp else self.acc_signals
         model = self.camp_model if camp else self.model
@@ -429,6 +433,8 @@ class OnlineScorer:
             shift = _logit(model.threshold) - _logit(long_model.threshold)
             lrisk = 1.0 / (1.0 + np.exp(-(llogit + shift)))
             old = f["observed_h"] >= m.long_horizon_h
+            if infra is not None:
+                old &= infra >= m.long_min_infra
             long_risk = np.where(old, lrisk, 0.0)
             risk, contrib = _higher(risk, contrib, lrisk, lcontrib, old)
         if self.peers is not None and "pi_confidence" in f:
@@ -546,7 +552,9 @@ class OnlineScorer:
         f = self._features([self.group_row(root) for root, _ in todo])
         hours = f.get("observed_h", np.zeros(len(todo)))
         thr, hold = self.camp_model.threshold, self.models.long_hold_h
-        for (root, n), scored, h in zip(todo, self._score(f, camp=True), hours, strict=True):
+        infra = np.array([self.linkage.infra_share.get(root, 1.0) for root, _ in todo])
+        scored_rows = self._score(f, camp=True, infra=infra)
+        for (root, n), scored, h in zip(todo, scored_rows, hours, strict=True):
             self.camp[root] = _next_score(
                 self.camp.get(root), n, scored, threshold=thr, observed_h=float(h), hold_h=hold
             )
