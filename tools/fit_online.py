@@ -107,10 +107,10 @@ def main() -> None:
         "--long-hold", type=float, default=24.0, help="hours the scan's model must hold"
     )
     ap.add_argument(
-        "--long-min-infra",
+        "--group-min-infra",
         type=float,
         default=0.5,
-        help="share of a group's accounts linked by more than templates for the scan's model",
+        help="share of a group's accounts linked by more than templates to judge it",
     )
     ap.add_argument("--early-h", type=float, default=3.0, help="early-hours models (0: none)")
     ap.add_argument("--early-fpr", type=float, default=0.0001, help="their share of --fpr")
@@ -224,9 +224,9 @@ def main() -> None:
         "# a subject the scan's model alone puts over the threshold is flagged once it has",
         "# stayed over for this many hours of its traffic",
         f"long_hold_h = {args.long_hold:.1f}",
-        "# ...and judges a group only when this share of its accounts are linked by more",
-        "# than prompt templates",
-        f"long_min_infra = {args.long_min_infra:.2f}",
+        "# a group is judged as a campaign only when this share of its accounts are linked",
+        "# by more than prompt templates",
+        f"group_min_infra = {args.group_min_infra:.2f}",
         "# re-scorings in a row at or over the threshold before a subject is flagged",
         "confirm = 2",
         "",

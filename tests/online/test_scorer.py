@@ -364,18 +364,24 @@ def test_the_scans_model_alone_flags_only_after_holding_for_long_hold_h(tmp_path
     assert [step(sc, h)[2] for h in (0.0, 1.0, 2.0, 3.0)] == [False, False, False, True]
 
 
+@pytest.mark.parametrize("model", ["online", "scan"])
 @pytest.mark.parametrize(("card", "flagged"), [(False, False), (True, True)])
-def test_the_scans_model_judges_only_groups_linked_by_more_than_templates(
-    card: bool, flagged: bool
+def test_only_groups_linked_by_more_than_templates_are_judged_as_campaigns(
+    model: str, card: bool, flagged: bool
 ) -> None:
-    """Two accounts on one prompt format: the scan's campaign model (here calling every
-    group an extraction) flags their group only when a payment card links them too."""
+    """Two accounts on one prompt format: a campaign model calling every group an
+    extraction (the online one, or the scan's after the long horizon) flags their group
+    only when a payment card links them too; account models call nothing."""
     from dataclasses import replace
 
-    cfg = _held_config(0.0)
-    cfg = replace(cfg, bias=-40.0)  # the scan's account model calls nothing
+    if model == "scan":
+        cfg = replace(_held_config(0.0), bias=-40.0)  # the scan's account model: nothing
+    else:
+        cfg = _held_config(0.0)
+        online = dict(cfg.extra["online"], campaign_bias=40.0, long_horizon_h=0.0)
+        cfg = replace(cfg, extra={**cfg.extra, "online": online})
     sc = OnlineScorer(cfg)
-    assert sc.models.long_min_infra == 0.5  # config/online.toml
+    assert sc.models.group_min_infra == 0.5  # config/online.toml
     t0 = 1.7e9
     for i in range(24):
         for acc in ("a", "b"):
@@ -395,6 +401,7 @@ def test_the_scans_model_judges_only_groups_linked_by_more_than_templates(
     assert sc.linkage.infra_share[root] == (1.0 if card else 0.0)
     verdicts = [sc.score_one({"account_id": acc}) for acc in ("a", "b")]
     assert [v.flagged for v in verdicts] == [flagged, flagged]
+    assert all((v.risk > 0.99) is flagged for v in verdicts)
 
 
 @pytest.mark.parametrize(
@@ -416,8 +423,8 @@ def test_a_bad_early_table_is_refused(early: object, message: str) -> None:
     ("key", "value", "message"),
     [
         ("long_hold_h", -1.0, "long_hold_h must be >= 0"),
-        ("long_min_infra", 1.5, "long_min_infra must be between 0 and 1"),
-        ("long_min_infra", "half", "long_min_infra must be a number"),
+        ("group_min_infra", 1.5, "group_min_infra must be between 0 and 1"),
+        ("group_min_infra", "half", "group_min_infra must be a number"),
         ("confirm", 0, "confirm must be >= 1"),
     ],
 )

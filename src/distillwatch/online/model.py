@@ -41,9 +41,9 @@ class OnlineModels:
     #: hours of a subject's traffic the scan's model must keep it over the threshold
     #: before that alone flags it (0: it counts towards ``confirm`` like the others)
     long_hold_h: float = 0.0
-    #: the scan's campaign model judges a group only when at least this share of its
-    #: accounts are linked by more than prompt templates (0: every group)
-    long_min_infra: float = 0.0
+    #: a group of linked accounts is judged as a campaign only when at least this share
+    #: of its accounts are linked by more than prompt templates (0: every group)
+    group_min_infra: float = 0.0
     #: re-scorings in a row at or over the threshold before a subject is flagged
     confirm: int = 1
     #: hours before which the early-hours models also judge a subject (0: no such models)
@@ -72,10 +72,10 @@ def load_online_models(cfg: ScanConfig) -> OnlineModels:
         if hold < 0:
             raise ConfigError("online.long_hold_h must be >= 0 (0: no hold)")
     infra = 0.0
-    if isinstance(table, dict) and "long_min_infra" in table:
-        infra = _number(table, "long_min_infra")
+    if isinstance(table, dict) and "group_min_infra" in table:
+        infra = _number(table, "group_min_infra")
         if not 0.0 <= infra <= 1.0:
-            raise ConfigError("online.long_min_infra must be between 0 and 1 (0: every group)")
+            raise ConfigError("online.group_min_infra must be between 0 and 1 (0: every group)")
     early_h, early_acc, early_camp = _early_models(table, acc, camp)
     long_acc = long_camp = None
     if horizon > 0:

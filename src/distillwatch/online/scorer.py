@@ -402,7 +402,7 @@ class OnlineScorer:
         return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
 
     def _score(
-        self, f: dict[str, np.ndarray], camp: bool, infra: np.ndarray | None = None
+        self, f: dict[str, np.ndarray], camp: bool, judged: np.ndarray | None = None
     ) -> list[_Scored]:
         """Risk, top reasons and the risks that flag, per row of ``f``.
 
@@ -411,9 +411,9 @@ class OnlineScorer:
         at least the long horizon by the scan's model, its risk moved onto the online
         model's scale (the same log-odds above its own threshold); the highest is kept.
         The scan's model was fitted on whole weeks: a subject it alone puts over the
-        threshold is flagged only once it has stayed over for ``long_hold_h`` hours, and it
-        judges a group only when ``infra`` (each group's share of accounts linked by more
-        than prompt templates) is at least ``long_min_infra``.
+        threshold is flagged only once it has stayed over for ``long_hold_h`` hours. Rows
+        where ``judged`` is false (groups held together by prompt templates alone) get no
+        risk: their accounts are judged on their own.
         """
         signals = self.camp_signals if camp else self.acc_signals
         model = self.camp_model if camp else self.model
@@ -433,8 +433,6 @@ class OnlineScorer:
             shift = _logit(model.threshold) - _logit(long_model.threshold)
             lrisk = 1.0 / (1.0 + np.exp(-(llogit + shift)))
             old = f["observed_h"] >= m.long_horizon_h
-            if infra is not None:
-                old &= infra >= m.long_min_infra
             long_risk = np.where(old, lrisk, 0.0)
             risk, contrib = _higher(risk, contrib, lrisk, lcontrib, old)
         if self.peers is not None and "pi_confidence" in f:
@@ -452,6 +450,9 @@ class OnlineScorer:
         matrix = np.stack([contrib[s] for s in ids], axis=1)
         out = []
         for i in range(len(risk)):
+            if judged is not None and not judged[i]:
+                out.append(_Scored(0.0, (), 0.0, 0.0))
+                continue
             top = np.argsort(-matrix[i])[:N_REASONS]
             reasons = tuple(
                 f"{ids[j]}={float(scores[ids[j]][i]):.2f}" for j in top if matrix[i, j] > 0
@@ -552,8 +553,16 @@ class OnlineScorer:
         f = self._features([self.group_row(root) for root, _ in todo])
         hours = f.get("observed_h", np.zeros(len(todo)))
         thr, hold = self.camp_model.threshold, self.models.long_hold_h
-        infra = np.array([self.linkage.infra_share.get(root, 1.0) for root, _ in todo])
-        scored_rows = self._score(f, camp=True, infra=infra)
+        # a group linked by prompt templates alone may be a public benchmark's users: a
+        # format 15 accounts show by mid-week can be common by the week's end, when the
+        # scan no longer links them
+        judged = np.array(
+            [
+                self.linkage.infra_share.get(root, 1.0) >= self.models.group_min_infra
+                for root, _ in todo
+            ]
+        )
+        scored_rows = self._score(f, camp=True, judged=judged)
         for (root, n), scored, h in zip(todo, scored_rows, hours, strict=True):
             self.camp[root] = _next_score(
                 self.camp.get(root), n, scored, threshold=thr, observed_h=float(h), hold_h=hold
