@@ -75,3 +75,19 @@ def test_campaign_only_signals_are_left_out_for_accounts():
     ids = {s.id for s in build_signals({}, campaign=False)}
     assert "linkage" not in ids and "volume" in ids
     assert "linkage" in {s.id for s in build_signals({}, campaign=True)}
+
+
+@pytest.mark.parametrize(
+    ("share", "heads", "text"),
+    [
+        (1.0, 0, "100% of prompts follow a template (by their endings)"),
+        (0.8, 2, "80% of prompts follow a template (2 frequent opening(s))"),
+        (0.0, 0, "0% of prompts follow a template"),
+    ],
+)
+def test_templates_summary_names_no_zero_templates(share: float, heads: int, text: str) -> None:
+    sig = SIGNALS["templates"]()
+    frame = _frame(
+        [{**sig.positive, "templated_share": share, "n_templates": heads}], SIGNALS["templates"]
+    )
+    assert sig.summary(sig.evidence(frame, 0)) == text

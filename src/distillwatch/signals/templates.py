@@ -46,4 +46,9 @@ class Templates(Signal):
         )
 
     def summary(self, ev: Any) -> str:
-        return f"{ev.templated_share:.0%} of prompts follow {ev.n_templates} template(s)"
+        # n_templates counts frequent openings; a prompt can follow a template by its
+        # ending alone (an instruction appended to varying content)
+        share = f"{ev.templated_share:.0%} of prompts follow a template"
+        if ev.n_templates:
+            return f"{share} ({ev.n_templates} frequent opening(s))"
+        return f"{share} (by their endings)" if ev.templated_share > 0 else share
