@@ -16,6 +16,9 @@ turns out common that the batch scan's rule (which sees the whole window) discou
 Likewise a template links an account only while it dominates the account's traffic, as in
 the scan: :meth:`Linkage.withdraw` takes back one that stopped dominating (an evaluation
 team's accounts each start with one benchmark's format and move on to others).
+``regroup`` also records, per group, the share of its accounts linked to another member
+without counting templates (``infra_share``): the scorer does not judge a group held
+together by prompt formats alone as a campaign.
 
 >>> g = Linkage({"payment": 1.0, "ip_prefix": 0.35}, min_edge_weight=0.45)
 >>> g.add("a", "payment", "card-1"); g.add("b", "payment", "card-1")
