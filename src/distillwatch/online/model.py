@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,18 @@ def _number(table: dict[str, Any], key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"online.{key} must be a number")
     return float(value)
+
+
+def _setting(
+    table: object, key: str, default: float, valid: Callable[[float], bool], rule: str
+) -> float:
+    """``online.<key>`` (``default`` when absent), refused unless ``valid``."""
+    if not isinstance(table, dict) or key not in table:
+        return default
+    value = _number(table, key)
+    if not valid(value):
+        raise ConfigError(f"online.{key} must be {rule}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -56,26 +69,18 @@ def load_online_models(cfg: ScanConfig) -> OnlineModels:
     """:func:`online_models` plus the scan's models for the long horizon."""
     acc, camp = online_models(cfg)
     table = cfg.extra.get("online")
-    horizon = 0.0
-    if isinstance(table, dict) and "long_horizon_h" in table:
-        horizon = _number(table, "long_horizon_h")
-        if horizon < 0:
-            raise ConfigError("online.long_horizon_h must be >= 0 (0 switches it off)")
-    confirm = 1
-    if isinstance(table, dict) and "confirm" in table:
-        confirm = int(_number(table, "confirm"))
-        if confirm < 1:
-            raise ConfigError("online.confirm must be >= 1 (1: flag at the first crossing)")
-    hold = 0.0
-    if isinstance(table, dict) and "long_hold_h" in table:
-        hold = _number(table, "long_hold_h")
-        if hold < 0:
-            raise ConfigError("online.long_hold_h must be >= 0 (0: no hold)")
-    infra = 0.0
-    if isinstance(table, dict) and "group_min_infra" in table:
-        infra = _number(table, "group_min_infra")
-        if not 0.0 <= infra <= 1.0:
-            raise ConfigError("online.group_min_infra must be between 0 and 1 (0: every group)")
+    horizon = _setting(table, "long_horizon_h", 0.0, lambda v: v >= 0, ">= 0 (0 switches it off)")
+    confirm = int(
+        _setting(table, "confirm", 1, lambda v: int(v) >= 1, ">= 1 (1: flag at the first crossing)")
+    )
+    hold = _setting(table, "long_hold_h", 0.0, lambda v: v >= 0, ">= 0 (0: no hold)")
+    infra = _setting(
+        table,
+        "group_min_infra",
+        0.0,
+        lambda v: 0.0 <= v <= 1.0,
+        "between 0 and 1 (0: every group)",
+    )
     early_h, early_acc, early_camp = _early_models(table, acc, camp)
     long_acc = long_camp = None
     if horizon > 0:

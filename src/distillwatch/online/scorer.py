@@ -401,9 +401,7 @@ class OnlineScorer:
     def _features(self, rows: list[dict[str, float]]) -> dict[str, np.ndarray]:
         return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
 
-    def _score(
-        self, f: dict[str, np.ndarray], camp: bool, judged: np.ndarray | None = None
-    ) -> list[_Scored]:
+    def _score(self, f: dict[str, np.ndarray], camp: bool) -> list[_Scored]:
         """Risk, top reasons and the risks that flag, per row of ``f``.
 
         The online model judges every row; rows observed for less than ``early_h`` hours
@@ -411,9 +409,7 @@ class OnlineScorer:
         at least the long horizon by the scan's model, its risk moved onto the online
         model's scale (the same log-odds above its own threshold); the highest is kept.
         The scan's model was fitted on whole weeks: a subject it alone puts over the
-        threshold is flagged only once it has stayed over for ``long_hold_h`` hours. Rows
-        where ``judged`` is false (groups held together by prompt templates alone) get no
-        risk: their accounts are judged on their own.
+        threshold is flagged only once it has stayed over for ``long_hold_h`` hours.
         """
         signals = self.camp_signals if camp else self.acc_signals
         model = self.camp_model if camp else self.model
@@ -450,9 +446,6 @@ class OnlineScorer:
         matrix = np.stack([contrib[s] for s in ids], axis=1)
         out = []
         for i in range(len(risk)):
-            if judged is not None and not judged[i]:
-                out.append(_Scored(0.0, (), 0.0, 0.0))
-                continue
             top = np.argsort(-matrix[i])[:N_REASONS]
             reasons = tuple(
                 f"{ids[j]}={float(scores[ids[j]][i]):.2f}" for j in top if matrix[i, j] > 0
@@ -544,26 +537,22 @@ class OnlineScorer:
                     self.camp.pop(part, None)
             for part in parts:
                 members = self.linkage.members(part)
-                if len(members) >= 2:
-                    todo.append(
-                        (part, sum(self.accounts[a].n for a in members if a in self.accounts))
-                    )
+                if len(members) < 2:
+                    continue
+                n_part = sum(self.accounts[a].n for a in members if a in self.accounts)
+                # a group linked by prompt templates alone may be a public benchmark's
+                # users: a format 15 accounts show by mid-week can be common by the week's
+                # end, when the scan no longer links them. Its accounts are judged alone.
+                if self.linkage.infra_share.get(part, 1.0) < self.models.group_min_infra:
+                    self.camp[part] = _Score(n_part, 0.0, ())
+                else:
+                    todo.append((part, n_part))
         if not todo:
             return
         f = self._features([self.group_row(root) for root, _ in todo])
         hours = f.get("observed_h", np.zeros(len(todo)))
         thr, hold = self.camp_model.threshold, self.models.long_hold_h
-        # a group linked by prompt templates alone may be a public benchmark's users: a
-        # format 15 accounts show by mid-week can be common by the week's end, when the
-        # scan no longer links them
-        judged = np.array(
-            [
-                self.linkage.infra_share.get(root, 1.0) >= self.models.group_min_infra
-                for root, _ in todo
-            ]
-        )
-        scored_rows = self._score(f, camp=True, judged=judged)
-        for (root, n), scored, h in zip(todo, scored_rows, hours, strict=True):
+        for (root, n), scored, h in zip(todo, self._score(f, camp=True), hours, strict=True):
             self.camp[root] = _next_score(
                 self.camp.get(root), n, scored, threshold=thr, observed_h=float(h), hold_h=hold
             )
